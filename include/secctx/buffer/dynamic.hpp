@@ -1,0 +1,163 @@
+// The dynamic buffer policy: two growing queues on an allocator (std::allocator by default;
+// std::pmr::polymorphic_allocator<std::byte> works). Like Beast's flat_buffer: one contiguous
+// region per queue, compacted before it grows, grown geometrically up to max_size().
+//
+// The queues keep their memory when the connection goes idle (release() only frees a queue that
+// has grown past its initial capacity), so a busy connection does not allocate per record; the
+// pooled policy is the one that gives memory back between records.
+#pragma once
+
+#include "secctx/buffer/buffer_policy.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <utility>
+
+namespace secctx {
+
+template <class Allocator = std::allocator<std::byte>>
+class basic_dynamic_queue {
+    using traits = typename std::allocator_traits<Allocator>::template rebind_traits<std::byte>;
+    using allocator_type = typename traits::allocator_type;
+
+public:
+    // Enough for the first flight of a TLS 1.3 handshake with a typical ECDSA chain.
+    static constexpr std::size_t initial_capacity = 4096;
+    // A handshake message may span many records; 1 MiB is far above any real certificate chain.
+    static constexpr std::size_t default_max_size = std::size_t{1} << 20;
+
+    explicit basic_dynamic_queue(std::size_t max_size = default_max_size,
+                                 const Allocator& allocator = Allocator()) noexcept
+        : allocator_(allocator), max_size_(max_size) {}
+
+    basic_dynamic_queue(basic_dynamic_queue&& other) noexcept
+        : allocator_(std::move(other.allocator_)),
+          storage_(std::exchange(other.storage_, nullptr)),
+          capacity_(std::exchange(other.capacity_, 0)), begin_(std::exchange(other.begin_, 0)),
+          end_(std::exchange(other.end_, 0)), max_size_(other.max_size_) {}
+
+    basic_dynamic_queue& operator=(basic_dynamic_queue&& other) noexcept {
+        if (this == &other)
+            return *this;
+        deallocate();
+        max_size_ = other.max_size_;
+        if constexpr (traits::propagate_on_container_move_assignment::value) {
+            allocator_ = std::move(other.allocator_);
+        } else if (allocator_ != other.allocator_) {
+            // Our allocator cannot free the other's memory: copy the bytes instead.
+            const auto bytes = other.data();
+            const auto room = prepare(bytes.size());
+            if (room.size() >= bytes.size() && !bytes.empty()) {
+                std::memcpy(room.data(), bytes.data(), bytes.size());
+                commit(bytes.size());
+            }
+            other.deallocate();
+            return *this;
+        }
+        storage_ = std::exchange(other.storage_, nullptr);
+        capacity_ = std::exchange(other.capacity_, 0);
+        begin_ = std::exchange(other.begin_, 0);
+        end_ = std::exchange(other.end_, 0);
+        return *this;
+    }
+
+    basic_dynamic_queue(const basic_dynamic_queue&) = delete;
+    basic_dynamic_queue& operator=(const basic_dynamic_queue&) = delete;
+
+    ~basic_dynamic_queue() { deallocate(); }
+
+    std::span<std::byte> prepare(std::size_t n) noexcept {
+        if (capacity_ - end_ < n && !make_room(n))
+            return {};
+        return {storage_ + end_, capacity_ - end_};
+    }
+
+    void commit(std::size_t n) noexcept { end_ += n; }
+
+    std::span<const std::byte> data() const noexcept { return {storage_ + begin_, end_ - begin_}; }
+
+    void consume(std::size_t n) noexcept {
+        begin_ += n;
+        if (begin_ == end_)
+            begin_ = end_ = 0;
+    }
+
+    std::size_t size() const noexcept { return end_ - begin_; }
+    std::size_t max_size() const noexcept { return max_size_; }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    void release() noexcept {
+        if (size() == 0 && capacity_ > initial_capacity)
+            deallocate();
+    }
+
+private:
+    bool make_room(std::size_t n) noexcept {
+        const std::size_t used = size();
+        if (n > max_size_ - used)
+            return false;
+        if (capacity_ - used >= n) {
+            std::memmove(storage_, storage_ + begin_, used);
+            begin_ = 0;
+            end_ = used;
+            return true;
+        }
+        const std::size_t wanted =
+            std::min(max_size_, std::max({capacity_ * 2, used + n, initial_capacity}));
+        std::byte* fresh = nullptr;
+        try {
+            fresh = traits::allocate(allocator_, wanted);
+        } catch (const std::bad_alloc&) {
+            return false;
+        }
+        if (used != 0)
+            std::memcpy(fresh, storage_ + begin_, used);
+        deallocate();
+        storage_ = fresh;
+        capacity_ = wanted;
+        begin_ = 0;
+        end_ = used;
+        return true;
+    }
+
+    void deallocate() noexcept {
+        if (storage_ != nullptr)
+            traits::deallocate(allocator_, storage_, capacity_);
+        storage_ = nullptr;
+        capacity_ = begin_ = end_ = 0;
+    }
+
+    [[no_unique_address]] allocator_type allocator_;
+    std::byte* storage_ = nullptr;
+    std::size_t capacity_ = 0;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+    std::size_t max_size_;
+};
+
+template <class Allocator = std::allocator<std::byte>>
+class basic_dynamic_buffer {
+public:
+    using queue_type = basic_dynamic_queue<Allocator>;
+
+    explicit basic_dynamic_buffer(std::size_t max_size = queue_type::default_max_size,
+                                  const Allocator& allocator = Allocator()) noexcept
+        : input_(max_size, allocator), output_(max_size, allocator) {}
+
+    queue_type& input() noexcept { return input_; }
+    queue_type& output() noexcept { return output_; }
+    const queue_type& input() const noexcept { return input_; }
+    const queue_type& output() const noexcept { return output_; }
+
+private:
+    queue_type input_;
+    queue_type output_;
+};
+
+using dynamic_buffer = basic_dynamic_buffer<>;
+
+static_assert(buffer_policy<dynamic_buffer>);
+
+} // namespace secctx

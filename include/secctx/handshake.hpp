@@ -1,0 +1,280 @@
+// basic_handshake: the token-exchange loop of the source document, composed at compile time from
+// a role (client or server, over a provider), a transport and a buffer policy.
+//
+//   step()  one non-blocking advance, as far as the transport allows: call the provider with what
+//           has arrived, keep the extra, send the token, decide by the status. Returns done,
+//           want_read, want_write or failed, with everything the caller needs (step_result.hpp).
+//   run()   step() to completion over a transport that can wait(), within a deadline.
+//
+// Failure is terminal: the provider's context is destroyed at once, the alert it produced is
+// flushed as far as the transport takes it without blocking, and every later call returns the
+// same error. No call throws.
+#pragma once
+
+#include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/error.hpp"
+#include "secctx/limits.hpp"
+#include "secctx/metrics.hpp"
+#include "secctx/role.hpp"
+#include "secctx/step_result.hpp"
+#include "secctx/tls/detail/record_framing.hpp"
+#include "secctx/tls/provider.hpp"
+#include "secctx/transport/transport.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace secctx {
+
+template <role Role, transport Transport, buffer_policy Buffers,
+          metrics_policy Metrics = no_metrics>
+    requires security_provider<typename Role::provider_type, Buffers>
+class basic_handshake {
+public:
+    using role_type = Role;
+    using transport_type = Transport;
+    using buffer_type = Buffers;
+    using provider_type = typename Role::provider_type;
+
+    basic_handshake(Role role, Transport transport, Buffers buffers = Buffers(),
+                    handshake_limits limits = {}) noexcept
+        : role_(std::move(role)), transport_(std::move(transport)), buffers_(std::move(buffers)),
+          limits_(limits) {}
+
+    // Bytes the application has already read from the transport (a server that sniffed the first
+    // byte to detect TLS, a protocol that upgrades in band). They are processed before anything
+    // the transport delivers and count against the limits like any received byte.
+    std::error_code feed(std::span<const std::byte> bytes) noexcept {
+        if (phase_ == phase::done || phase_ == phase::failed)
+            return phase_ == phase::failed ? error_ : make_error_code(errc::invalid_state);
+        auto& input = buffers_.input();
+        const auto room = input.prepare(bytes.size());
+        if (room.size() < bytes.size())
+            return fail(errc::token_too_large).error;
+        if (!bytes.empty())
+            std::memcpy(room.data(), bytes.data(), bytes.size());
+        input.commit(bytes.size());
+        if (const auto ec = received(bytes.size()))
+            return fail(ec).error;
+        if (phase_ == phase::receive)
+            phase_ = phase::call_provider;
+        return {};
+    }
+
+    step_result step() noexcept {
+        if (phase_ == phase::start)
+            begin();
+        auto& input = buffers_.input();
+        auto& output = buffers_.output();
+        for (;;) {
+            switch (phase_) {
+            case phase::call_provider: // seed steps 1-2: Initialize/AcceptSecurityContext
+                if (expired())
+                    return fail(errc::timed_out);
+                metrics_.computing_begin(input.data());
+                last_ = role_.provider().handshake(buffers_);
+                metrics_.computing_end(output.data());
+                if (last_.status == provider_status::error)
+                    return fail(last_.error);
+                if (output.size() != 0 && count_flight(direction::sent))
+                    return fail(errc::too_many_flights);
+                phase_ = phase::send;
+                break;
+            case phase::send: // seed step 3: send the token
+                if (auto blocked = flush())
+                    return *blocked;
+                if (last_.status == provider_status::ok) {
+                    phase_ = phase::done;
+                    output.release();
+                    break;
+                }
+                phase_ = phase::receive;
+                break;
+            case phase::receive: { // seed step 4: wait for the peer's token, or the rest of it
+                if (expired())
+                    return fail(errc::timed_out);
+                const auto room = input.prepare(last_.missing_bytes);
+                if (room.size() < last_.missing_bytes)
+                    return fail(input.max_size() - input.size() < last_.missing_bytes
+                                    ? errc::token_too_large
+                                    : errc::out_of_memory);
+                const io_result got = transport_.read_some(room);
+                if (got.error == errc::would_block || (!got.error && got.bytes == 0)) {
+                    metrics_.waiting_begin();
+                    return result(step_status::want_read);
+                }
+                if (got.error)
+                    return fail(got.error == errc::end_of_stream
+                                    ? make_error_code(errc::peer_closed_during_handshake)
+                                    : got.error);
+                metrics_.waiting_end();
+                input.commit(got.bytes);
+                if (const auto ec = received(got.bytes))
+                    return fail(ec);
+                // An incomplete record needs its missing bytes before the provider can use it.
+                if (got.bytes < last_.missing_bytes)
+                    last_.missing_bytes -= got.bytes;
+                else
+                    phase_ = phase::call_provider;
+                break;
+            }
+            case phase::done:
+                return result(step_status::done);
+            case phase::failed:
+            case phase::start:
+                return result(step_status::failed);
+            }
+        }
+    }
+
+    // Drives step() to completion, blocking in the transport's wait(), until `deadline` or the
+    // limits' timeout, whichever is first.
+    std::error_code run(clock::time_point deadline = clock::time_point::max()) noexcept {
+        for (;;) {
+            const step_result r = step();
+            switch (r.status) {
+            case step_status::done:
+                return {};
+            case step_status::failed:
+                return r.error;
+            case step_status::want_read:
+            case step_status::want_write: {
+                const auto what =
+                    r.status == step_status::want_read ? wait_for::readable : wait_for::writable;
+                if (const auto ec = transport_.wait(what, std::min(deadline, deadline_)))
+                    return fail(ec).error;
+                break;
+            }
+            }
+        }
+    }
+
+    bool done() const noexcept { return phase_ == phase::done; }
+    const std::error_code& error() const noexcept { return error_; }
+    // The engine's own words for the failure (OpenSSL's reason string, the verification result).
+    std::string error_detail() const { return role_.provider().error_detail(); }
+
+    // Received bytes the handshake has not consumed: once done(), the application data that
+    // arrived with the last flight, which the secure channel must read first.
+    std::span<const std::byte> extra() noexcept { return buffers_.input().data(); }
+
+    handshake_metrics metrics() const noexcept {
+        handshake_metrics m = counters_;
+        m.timings = metrics_.timings();
+        m.resumed = phase_ == phase::done && role_.provider().resumed();
+        return m;
+    }
+
+    Role& role() noexcept { return role_; }
+    const Role& role() const noexcept { return role_; }
+    provider_type& provider() noexcept { return role_.provider(); }
+    const provider_type& provider() const noexcept { return role_.provider(); }
+    Transport& transport() noexcept { return transport_; }
+    Buffers& buffers() noexcept { return buffers_; }
+
+private:
+    enum class phase : unsigned char { start, call_provider, send, receive, done, failed };
+    enum class direction : unsigned char { none, sent, received };
+
+    void begin() noexcept {
+        metrics_.start();
+        const auto now = clock::now();
+        const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
+            clock::time_point::max() - now);
+        deadline_ = limits_.timeout >= room ? clock::time_point::max() : now + limits_.timeout;
+        // The client speaks first; the server waits for the client's token unless the
+        // application already fed it some.
+        const bool speak = Role::kind == role_kind::client || buffers_.input().size() != 0;
+        phase_ = speak ? phase::call_provider : phase::receive;
+        last_.missing_bytes = tls::detail::record_header_size;
+    }
+
+    bool expired() const noexcept {
+        return deadline_ != clock::time_point::max() && clock::now() >= deadline_;
+    }
+
+    // Counts a change of direction; true when it is one too many.
+    bool count_flight(direction now) noexcept {
+        if (direction_ == now)
+            return false;
+        if (now == direction::sent) {
+            ++counters_.flights_sent;
+        } else {
+            ++counters_.flights_received;
+            counters_.round_trips += direction_ == direction::sent;
+        }
+        direction_ = now;
+        return counters_.flights_sent + counters_.flights_received > limits_.max_flights;
+    }
+
+    std::error_code received(std::size_t bytes) noexcept {
+        counters_.bytes_received += bytes;
+        if (counters_.bytes_received > limits_.max_bytes_received)
+            return errc::handshake_too_large;
+        if (bytes != 0 && count_flight(direction::received))
+            return errc::too_many_flights;
+        return {};
+    }
+
+    // Writes the pending output. Empty when all of it was taken; otherwise what step() returns.
+    std::optional<step_result> flush() noexcept {
+        auto& output = buffers_.output();
+        while (output.size() != 0) {
+            const io_result put = transport_.write_some(output.data());
+            if (put.error == errc::would_block || (!put.error && put.bytes == 0))
+                return result(step_status::want_write);
+            if (put.error)
+                return fail(put.error);
+            output.consume(put.bytes);
+            counters_.bytes_sent += put.bytes;
+        }
+        return std::nullopt;
+    }
+
+    step_result fail(std::error_code ec) noexcept {
+        if (phase_ == phase::failed)
+            return result(step_status::failed);
+        phase_ = phase::failed;
+        error_ = ec;
+        if (last_.status != provider_status::error)
+            role_.provider().abandon(ec);
+        last_ = {provider_status::error, 0, ec};
+        // The alert the provider produced goes out if the transport takes it now.
+        auto& output = buffers_.output();
+        while (output.size() != 0) {
+            const io_result put = transport_.write_some(output.data());
+            if (put.error || put.bytes == 0)
+                break;
+            output.consume(put.bytes);
+            counters_.bytes_sent += put.bytes;
+        }
+        return result(step_status::failed);
+    }
+
+    step_result result(step_status status) noexcept {
+        return {status,
+                last_.status,
+                error_,
+                buffers_.output().data(),
+                buffers_.input().data(),
+                phase_ == phase::done ? extra_owner::application : extra_owner::handshake,
+                status == step_status::want_read ? last_.missing_bytes : 0};
+    }
+
+    Role role_;
+    Transport transport_;
+    Buffers buffers_;
+    [[no_unique_address]] Metrics metrics_;
+    handshake_limits limits_;
+    clock::time_point deadline_ = clock::time_point::max();
+    provider_result last_;
+    std::error_code error_;
+    handshake_metrics counters_;
+    phase phase_ = phase::start;
+    direction direction_ = direction::none;
+};
+
+} // namespace secctx

@@ -1,0 +1,83 @@
+// TLS record framing, shared by every provider: find the whole records at the front of the input
+// so that only whole records reach the engine, and compute the exact number of bytes missing from
+// the first incomplete one (Schannel's SECBUFFER_MISSING).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace secctx::tls::detail {
+
+inline constexpr std::size_t record_header_size = 5;
+// RFC 8446 5.2 / RFC 5246 6.2.3: the largest ciphertext a record may carry (2^14 + 2048).
+inline constexpr std::size_t max_record_body = 16384 + 2048;
+
+enum class content_type : std::uint8_t {
+    change_cipher_spec = 20,
+    alert = 21,
+    handshake = 22,
+    application_data = 23,
+};
+
+struct record_scan {
+    std::size_t whole = 0;   // bytes of whole records at the front, ready for the engine
+    std::size_t missing = 0; // bytes still missing from the first incomplete record; 0 if none
+};
+
+inline std::size_t record_body_size(std::span<const std::byte> header) noexcept {
+    return (std::to_integer<std::size_t>(header[3]) << 8) | std::to_integer<std::size_t>(header[4]);
+}
+
+// A header the engine must see to reject: an unknown content type, a version byte that is not
+// TLS's, or a length over the protocol's limit. Handing over just the header makes the engine fail
+// with its own reason and alert, instead of us waiting for a body that should never be read.
+inline bool header_is_hostile(std::span<const std::byte> header) noexcept {
+    const auto type = std::to_integer<std::uint8_t>(header[0]);
+    return type < 20 || type > 24 || header[1] != std::byte{3} ||
+           record_body_size(header) > max_record_body;
+}
+
+inline record_scan scan_records(std::span<const std::byte> input) noexcept {
+    record_scan scan;
+    while (true) {
+        const auto rest = input.subspan(scan.whole);
+        if (rest.size() < record_header_size) {
+            scan.missing = rest.empty() ? 0 : record_header_size - rest.size();
+            return scan;
+        }
+        if (header_is_hostile(rest)) {
+            scan.whole += record_header_size;
+            return scan;
+        }
+        const std::size_t record = record_header_size + record_body_size(rest);
+        if (rest.size() < record) {
+            scan.missing = record - rest.size();
+            return scan;
+        }
+        scan.whole += record;
+    }
+}
+
+} // namespace secctx::tls::detail
+
+namespace secctx::tls::detail {
+
+// RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello whose random is SHA-256("HelloRetryRequest").
+// True when `records` starts with a plaintext record holding one.
+inline bool starts_with_hello_retry_request(std::span<const std::byte> records) noexcept {
+    static constexpr std::uint8_t magic[32] = {
+        0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+        0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+    constexpr std::size_t random_offset = record_header_size + 4 + 2;
+    if (records.size() < random_offset + sizeof magic ||
+        records[0] != std::byte{static_cast<std::uint8_t>(content_type::handshake)} ||
+        records[record_header_size] != std::byte{2})
+        return false;
+    for (std::size_t i = 0; i < sizeof magic; ++i)
+        if (records[random_offset + i] != std::byte{magic[i]})
+            return false;
+    return true;
+}
+
+} // namespace secctx::tls::detail

@@ -1,0 +1,103 @@
+// From OpenSSL's packed error and certificate verification result to the secctx error a user can
+// act on. OpenSSL's own reason string stays available through provider::error_detail().
+#pragma once
+
+#include "secctx/error.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+namespace secctx::openssl::detail {
+
+inline errc map_verify_result(long result) noexcept {
+    switch (result) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return errc::certificate_expired;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return errc::certificate_not_yet_valid;
+    case X509_V_ERR_CERT_REVOKED:
+        return errc::certificate_revoked;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return errc::host_name_mismatch;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return errc::certificate_untrusted;
+    default:
+        return errc::certificate_invalid;
+    }
+}
+
+// An alert the peer sent us, by its TLS description code.
+inline errc map_received_alert(int description) noexcept {
+    switch (description) {
+    case SSL_AD_PROTOCOL_VERSION:
+        return errc::no_shared_version;
+    case SSL_AD_NO_APPLICATION_PROTOCOL:
+        return errc::no_application_protocol;
+    case SSL_AD_CERTIFICATE_REQUIRED:
+        return errc::client_certificate_required;
+    case SSL_AD_BAD_CERTIFICATE:
+    case SSL_AD_UNSUPPORTED_CERTIFICATE:
+    case SSL_AD_CERTIFICATE_REVOKED:
+    case SSL_AD_CERTIFICATE_EXPIRED:
+    case SSL_AD_CERTIFICATE_UNKNOWN:
+    case SSL_AD_UNKNOWN_CA:
+        return errc::peer_rejected_certificate;
+    default:
+        return errc::peer_alert;
+    }
+}
+
+inline errc map_ssl_reason(int reason, long verify_result) noexcept {
+    if (reason >= SSL_AD_REASON_OFFSET)
+        return map_received_alert(reason - SSL_AD_REASON_OFFSET);
+    switch (reason) {
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+        return map_verify_result(verify_result);
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+    case SSL_R_UNKNOWN_PROTOCOL:
+    case SSL_R_WRONG_SSL_VERSION:
+        return errc::not_tls;
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_NO_PROTOCOLS_AVAILABLE:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_VERSION_TOO_HIGH:
+        return errc::no_shared_version;
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SHARED_GROUPS:
+    case SSL_R_NO_SUITABLE_KEY_SHARE:
+        return errc::no_shared_cipher;
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return errc::client_certificate_required;
+    case SSL_R_NO_APPLICATION_PROTOCOL:
+        return errc::no_application_protocol;
+    case SSL_R_ENCRYPTED_LENGTH_TOO_LONG:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_DATA_LENGTH_TOO_LONG:
+        return errc::record_too_large;
+    case SSL_R_EXCESSIVE_MESSAGE_SIZE:
+        return errc::handshake_too_large;
+    default:
+        return errc::protocol_error;
+    }
+}
+
+inline errc map_error(unsigned long packed, long verify_result) noexcept {
+    if (packed == 0)
+        return errc::protocol_error;
+    if (ERR_GET_LIB(packed) == ERR_LIB_SSL)
+        return map_ssl_reason(ERR_GET_REASON(packed), verify_result);
+    if (ERR_GET_REASON(packed) == ERR_R_MALLOC_FAILURE)
+        return errc::out_of_memory;
+    return errc::protocol_error;
+}
+
+} // namespace secctx::openssl::detail

@@ -1,0 +1,164 @@
+// A certificate authority made in memory, for demos and tests: it issues leaf certificates (ECDSA
+// P-256 or RSA-2048) with the names, validity and key usages asked for, as PEM text that the
+// credentials accept. Never use it for anything that must be trusted: its key lives in memory and
+// dies with the object. Throws std::runtime_error when OpenSSL fails (it is not a hot path).
+#pragma once
+
+#include "secctx/tls/openssl/detail/handles.hpp"
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace secctx {
+
+enum class key_type { ecdsa_p256, rsa_2048 };
+
+struct certificate_request {
+    std::string common_name = "localhost";
+    std::vector<std::string> dns_names = {"localhost"};
+    std::vector<std::string> ip_addresses = {"127.0.0.1", "::1"};
+    key_type key = key_type::ecdsa_p256;
+    // Validity, relative to now: the default is valid from an hour ago for a day.
+    std::chrono::seconds valid_from = -std::chrono::hours(1);
+    std::chrono::seconds valid_until = std::chrono::hours(24);
+};
+
+struct issued_certificate {
+    std::string certificate_pem; // the leaf; the CA is the peer's trust anchor, not sent
+    std::string private_key_pem;
+};
+
+class throwaway_ca {
+public:
+    explicit throwaway_ca(key_type key = key_type::ecdsa_p256,
+                          const std::string& name = "secctx throwaway CA")
+        : key_(generate(key)) {
+        certificate_ = make_certificate(name, key_.get(), nullptr, key_.get(), -std::chrono::hours(1),
+                                        std::chrono::hours(24 * 30), true, {}, {});
+        certificate_pem_ = to_pem(certificate_.get());
+    }
+
+    // The CA certificate, PEM: the trust anchor for peers of certificates it issues.
+    const std::string& certificate_pem() const noexcept { return certificate_pem_; }
+
+    issued_certificate issue(const certificate_request& request) const {
+        const auto key = generate(request.key);
+        const auto leaf = make_certificate(request.common_name, key.get(), certificate_.get(),
+                                           key_.get(), request.valid_from, request.valid_until,
+                                           false, request.dns_names, request.ip_addresses);
+        issued_certificate out;
+        out.certificate_pem = to_pem(leaf.get());
+        openssl::detail::bio_ptr bio(BIO_new(BIO_s_mem()));
+        check(bio && PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
+                                              nullptr) == 1,
+              "PEM_write_bio_PrivateKey");
+        out.private_key_pem = read_all(bio.get());
+        return out;
+    }
+
+private:
+    static void check(bool ok, const char* what) {
+        if (ok)
+            return;
+        char reason[256] = {};
+        ERR_error_string_n(ERR_get_error(), reason, sizeof reason);
+        ERR_clear_error();
+        throw std::runtime_error(std::string("throwaway_ca: ") + what + ": " + reason);
+    }
+
+    static openssl::detail::evp_pkey_ptr generate(key_type type) {
+        openssl::detail::evp_pkey_ptr key(type == key_type::ecdsa_p256 ? EVP_EC_gen("P-256")
+                                                                       : EVP_RSA_gen(2048));
+        check(key != nullptr, "key generation");
+        return key;
+    }
+
+    static std::string read_all(BIO* bio) {
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(bio, &data);
+        return std::string(data, static_cast<std::size_t>(size));
+    }
+
+    static std::string to_pem(X509* certificate) {
+        openssl::detail::bio_ptr bio(BIO_new(BIO_s_mem()));
+        check(bio && PEM_write_bio_X509(bio.get(), certificate) == 1, "PEM_write_bio_X509");
+        return read_all(bio.get());
+    }
+
+    static void add_extension(X509* certificate, X509* issuer, int nid, const std::string& value) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, issuer != nullptr ? issuer : certificate, certificate, nullptr,
+                       nullptr, 0);
+        openssl::detail::x509_extension_ptr extension(
+            X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+        check(extension && X509_add_ext(certificate, extension.get(), -1) == 1, "X509_add_ext");
+    }
+
+    static openssl::detail::x509_ptr
+    make_certificate(const std::string& name, EVP_PKEY* subject_key, X509* issuer,
+                     EVP_PKEY* issuer_key, std::chrono::seconds from, std::chrono::seconds until,
+                     bool is_ca, const std::vector<std::string>& dns_names,
+                     const std::vector<std::string>& ip_addresses) {
+        openssl::detail::x509_ptr certificate(X509_new());
+        check(certificate != nullptr, "X509_new");
+        X509* c = certificate.get();
+        unsigned char serial_bytes[16];
+        check(RAND_bytes(serial_bytes, sizeof serial_bytes) == 1, "RAND_bytes");
+        serial_bytes[0] &= 0x7f; // a positive serial number
+        BIGNUM* serial = BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr);
+        const bool serial_set = serial != nullptr &&
+                                BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(c)) != nullptr;
+        BN_free(serial);
+        check(serial_set && X509_set_version(c, 2) == 1, "serial number");
+        check(X509_gmtime_adj(X509_getm_notBefore(c), static_cast<long>(from.count())) &&
+                  X509_gmtime_adj(X509_getm_notAfter(c), static_cast<long>(until.count())),
+              "validity");
+        X509_NAME* subject = X509_get_subject_name(c);
+        check(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                                         reinterpret_cast<const unsigned char*>(name.c_str()), -1,
+                                         -1, 0) == 1,
+              "subject name");
+        check(X509_set_issuer_name(c, issuer != nullptr ? X509_get_subject_name(issuer)
+                                                        : subject) == 1,
+              "issuer name");
+        check(X509_set_pubkey(c, subject_key) == 1, "public key");
+        add_extension(c, issuer, NID_subject_key_identifier, "hash");
+        if (is_ca) {
+            add_extension(c, issuer, NID_basic_constraints, "critical,CA:TRUE");
+            add_extension(c, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+        } else {
+            add_extension(c, issuer, NID_authority_key_identifier, "keyid:always");
+            add_extension(c, issuer, NID_basic_constraints, "critical,CA:FALSE");
+            add_extension(c, issuer, NID_key_usage,
+                          EVP_PKEY_is_a(subject_key, "RSA")
+                              ? "critical,digitalSignature,keyEncipherment"
+                              : "critical,digitalSignature");
+            add_extension(c, issuer, NID_ext_key_usage, "serverAuth,clientAuth");
+            std::string alt_names;
+            for (const auto& dns : dns_names)
+                alt_names += (alt_names.empty() ? "DNS:" : ",DNS:") + dns;
+            for (const auto& ip : ip_addresses)
+                alt_names += (alt_names.empty() ? "IP:" : ",IP:") + ip;
+            if (!alt_names.empty())
+                add_extension(c, issuer, NID_subject_alt_name, alt_names);
+        }
+        check(X509_sign(c, issuer_key, EVP_sha256()) > 0, "X509_sign");
+        return certificate;
+    }
+
+    openssl::detail::evp_pkey_ptr key_;
+    openssl::detail::x509_ptr certificate_;
+    std::string certificate_pem_;
+};
+
+} // namespace secctx
