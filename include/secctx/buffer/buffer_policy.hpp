@@ -49,18 +49,31 @@ concept byte_queue = requires(Q& q, const Q& cq, std::size_t n) {
     { q.release() } noexcept;
 };
 
+namespace detail {
+
 template <class B>
-concept buffer_policy = std::movable<B> && requires(B& b) {
+concept has_queue_accessors = requires(B& b) {
     requires std::is_lvalue_reference_v<decltype(b.input())>;
     requires std::is_lvalue_reference_v<decltype(b.output())>;
-    requires byte_queue<std::remove_reference_t<decltype(b.input())>>;
-    requires byte_queue<std::remove_reference_t<decltype(b.output())>>;
 };
 
-template <buffer_policy B>
-using input_queue_t = std::remove_reference_t<decltype(std::declval<B&>().input())>;
+template <class B>
+using input_of = std::remove_reference_t<decltype(std::declval<B&>().input())>;
+
+template <class B>
+using output_of = std::remove_reference_t<decltype(std::declval<B&>().output())>;
+
+} // namespace detail
+
+// Written as a conjunction so that a failing queue requirement is reported by name.
+template <class B>
+concept buffer_policy = std::movable<B> && detail::has_queue_accessors<B> &&
+                        byte_queue<detail::input_of<B>> && byte_queue<detail::output_of<B>>;
 
 template <buffer_policy B>
-using output_queue_t = std::remove_reference_t<decltype(std::declval<B&>().output())>;
+using input_queue_t = detail::input_of<B>;
+
+template <buffer_policy B>
+using output_queue_t = detail::output_of<B>;
 
 } // namespace secctx

@@ -1,0 +1,61 @@
+// Helpers that drive two handshakes against each other from one thread.
+#pragma once
+
+#include "secctx/secctx.hpp"
+
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace secctx::test {
+
+using bytes = std::vector<std::byte>;
+
+inline bytes to_bytes(std::string_view text) {
+    bytes out(text.size());
+    std::memcpy(out.data(), text.data(), text.size());
+    return out;
+}
+
+inline bytes to_bytes(std::span<const std::byte> span) { return bytes(span.begin(), span.end()); }
+
+inline bool finished(const step_result& r) {
+    return r.status == step_status::done || r.status == step_status::failed;
+}
+
+// Steps both ends in turn until neither can make progress. Returns the last results.
+template <class Client, class Server>
+std::pair<step_result, step_result> drive(Client& client, Server& server, int max_rounds = 64) {
+    step_result c, s;
+    for (int round = 0; round < max_rounds; ++round) {
+        c = client.step();
+        s = server.step();
+        if (finished(c) && finished(s))
+            break;
+    }
+    return {c, s};
+}
+
+// Reads everything a memory end has pending.
+inline bytes drain(memory_transport& end) {
+    bytes out;
+    std::byte chunk[4096];
+    for (;;) {
+        const io_result r = end.read_some(chunk);
+        if (r.error)
+            return out;
+        out.insert(out.end(), chunk, chunk + r.bytes);
+    }
+}
+
+inline void put(memory_transport& end, std::span<const std::byte> data) {
+    while (!data.empty()) {
+        const io_result r = end.write_some(data);
+        if (r.error)
+            return;
+        data = data.subspan(r.bytes);
+    }
+}
+
+} // namespace secctx::test
