@@ -22,8 +22,8 @@
 #include "secctx/transport/transport.hpp"
 
 #include <algorithm>
-#include <optional>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -31,7 +31,7 @@ namespace secctx {
 
 template <role Role, transport Transport, buffer_policy Buffers,
           metrics_policy Metrics = no_metrics>
-    requires security_provider<typename Role::provider_type, Buffers>
+requires security_provider<typename Role::provider_type, Buffers>
 class basic_handshake {
 public:
     using role_type = Role;
@@ -182,8 +182,8 @@ private:
     void begin() noexcept {
         metrics_.start();
         const auto now = clock::now();
-        const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
-            clock::time_point::max() - now);
+        const auto room =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now);
         deadline_ = limits_.timeout >= room ? clock::time_point::max() : now + limits_.timeout;
         // The client speaks first; the server waits for the client's token unless the
         // application already fed it some.

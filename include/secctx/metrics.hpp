@@ -38,6 +38,7 @@ struct handshake_metrics {
     bool resumed = false;
 };
 
+// clang-format off
 template <class M>
 concept metrics_policy = requires(M& m, const M& cm, std::span<const std::byte> bytes) {
     { m.start() } noexcept;
@@ -47,6 +48,7 @@ concept metrics_policy = requires(M& m, const M& cm, std::span<const std::byte> 
     { m.waiting_end() } noexcept;
     { cm.timings() } noexcept -> std::same_as<handshake_timings>;
 };
+// clang-format on
 
 struct no_metrics {
     void start() noexcept {}

@@ -4,9 +4,10 @@
 //   R::kind             role_kind::client (speaks first: InitializeSecurityContext) or
 //                       role_kind::server (waits for the client's token: AcceptSecurityContext).
 //   R::provider_type    the security provider this role drives (see secctx/tls/provider.hpp).
-//   r.provider()        -> R::provider_type& (and const& on a const role): the per-connection context, configured for the role
-//                       (a client has its server name and verification set; a server has accept
-//                       state). The role owns it; basic_handshake owns the role.
+//   r.provider()        -> R::provider_type& (const& on a const role): the per-connection
+//                       context, configured for the role (a client has its server name and
+//                       verification set; a server has accept state). The role owns it;
+//                       basic_handshake owns the role.
 #pragma once
 
 #include <concepts>
@@ -15,6 +16,7 @@ namespace secctx {
 
 enum class role_kind { client, server };
 
+// clang-format off
 template <class R>
 concept role = std::movable<R> && requires(R& r, const R& cr) {
     typename R::provider_type;
@@ -22,5 +24,6 @@ concept role = std::movable<R> && requires(R& r, const R& cr) {
     { r.provider() } noexcept -> std::same_as<typename R::provider_type&>;
     { cr.provider() } noexcept -> std::same_as<const typename R::provider_type&>;
 };
+// clang-format on
 
 } // namespace secctx

@@ -18,7 +18,9 @@ inline bytes to_bytes(std::string_view text) {
     return out;
 }
 
-inline bytes to_bytes(std::span<const std::byte> span) { return bytes(span.begin(), span.end()); }
+inline bytes to_bytes(std::span<const std::byte> span) {
+    return bytes(span.begin(), span.end());
+}
 
 inline bool finished(const step_result& r) {
     return r.status == step_status::done || r.status == step_status::failed;

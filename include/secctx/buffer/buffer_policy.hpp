@@ -8,14 +8,15 @@
 //             reads whole TLS records from data() and consume()s what the engine took. Whatever
 //             stays is an incomplete record (SECBUFFER_MISSING) or surplus bytes for the next call
 //             or for the application (SECBUFFER_EXTRA). The policy owns these bytes.
-//   output(): the provider appends token / record bytes with prepare(n) + commit(n); the loop writes
-//             data() to the transport and consume()s what the transport took. Bytes stay owned by
-//             the policy until they are consumed.
+//   output(): the provider appends token / record bytes with prepare(n) + commit(n); the loop
+//             writes data() to the transport and consume()s what the transport took. Bytes stay
+//             owned by the policy until they are consumed.
 //
 // byte_queue requirements, for a queue q:
-//   q.prepare(n)  -> std::span<std::byte>: writable space of at least n bytes directly after data(),
-//                    or an empty span if the queue cannot provide it (fixed capacity reached, pool
-//                    exhausted, allocation failed). Never throws. Invalidates earlier spans.
+//   q.prepare(n)  -> std::span<std::byte>: writable space of at least n bytes directly after
+//                    data(), or an empty span if the queue cannot provide it (fixed capacity
+//                    reached, pool exhausted, allocation failed). Never throws. Invalidates earlier
+//                    spans.
 //   q.commit(n)   appends the first n bytes of the last prepare()d span to data(); n <= its size.
 //   q.data()      -> std::span<const std::byte>: the readable bytes, in order, contiguous.
 //   q.consume(n)  removes the first n readable bytes; n <= size().
@@ -38,6 +39,7 @@
 
 namespace secctx {
 
+// clang-format off
 template <class Q>
 concept byte_queue = requires(Q& q, const Q& cq, std::size_t n) {
     { q.prepare(n) } noexcept -> std::same_as<std::span<std::byte>>;
@@ -48,14 +50,17 @@ concept byte_queue = requires(Q& q, const Q& cq, std::size_t n) {
     { cq.max_size() } noexcept -> std::same_as<std::size_t>;
     { q.release() } noexcept;
 };
+// clang-format on
 
 namespace detail {
 
+// clang-format off
 template <class B>
 concept has_queue_accessors = requires(B& b) {
     requires std::is_lvalue_reference_v<decltype(b.input())>;
     requires std::is_lvalue_reference_v<decltype(b.output())>;
 };
+// clang-format on
 
 template <class B>
 using input_of = std::remove_reference_t<decltype(std::declval<B&>().input())>;
@@ -68,7 +73,7 @@ using output_of = std::remove_reference_t<decltype(std::declval<B&>().output())>
 // Written as a conjunction so that a failing queue requirement is reported by name.
 template <class B>
 concept buffer_policy = std::movable<B> && detail::has_queue_accessors<B> &&
-                        byte_queue<detail::input_of<B>> && byte_queue<detail::output_of<B>>;
+    byte_queue<detail::input_of<B>> && byte_queue<detail::output_of<B>>;
 
 template <buffer_policy B>
 using input_queue_t = detail::input_of<B>;

@@ -33,8 +33,7 @@ public:
         : allocator_(allocator), max_size_(max_size) {}
 
     basic_dynamic_queue(basic_dynamic_queue&& other) noexcept
-        : allocator_(std::move(other.allocator_)),
-          storage_(std::exchange(other.storage_, nullptr)),
+        : allocator_(std::move(other.allocator_)), storage_(std::exchange(other.storage_, nullptr)),
           capacity_(std::exchange(other.capacity_, 0)), begin_(std::exchange(other.begin_, 0)),
           end_(std::exchange(other.end_, 0)), max_size_(other.max_size_) {}
 

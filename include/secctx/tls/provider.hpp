@@ -17,8 +17,8 @@
 //         error              the context is destroyed (DeleteSecurityContext); `error` says why and
 //                            b.output() may hold the alert owed to the peer. Every later call
 //                            returns the same error.
-//   p.abandon(ec)      noexcept: the loop failed for its own reason (a limit, the transport); destroy
-//                      the context now. Every later handshake() returns `ec`.
+//   p.abandon(ec)      noexcept: the loop failed for its own reason (a limit, the
+//                      transport); destroy the context now. Every later handshake() returns `ec`.
 //   cp.error_detail()  -> std::string: the engine's own words for the last error (OpenSSL's reason
 //                         string, the certificate verification result), empty if none.
 //   cp.protocol(), cp.cipher(), cp.alpn() -> std::string_view: negotiated values, empty if none.
@@ -50,6 +50,7 @@ struct provider_result {
     std::error_code error;
 };
 
+// clang-format off
 template <class P, class B>
 concept security_provider =
     buffer_policy<B> && requires(P& p, const P& cp, B& b, std::error_code ec) {
@@ -61,5 +62,6 @@ concept security_provider =
     { cp.alpn() } noexcept -> std::same_as<std::string_view>;
     { cp.resumed() } noexcept -> std::same_as<bool>;
 };
+// clang-format on
 
 } // namespace secctx

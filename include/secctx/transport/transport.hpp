@@ -1,9 +1,9 @@
 // The transport policy: moves bytes between this end and the peer. It knows nothing of TLS.
 //
 // Requirements, for a transport t:
-//   t.read_some(into)   -> io_result. Copies up to into.size() received bytes into `into`, which the
-//                          caller (the buffer policy) owns. Must not block: with nothing to read it
-//                          returns errc::would_block. After the peer's last byte it returns
+//   t.read_some(into)   -> io_result. Copies up to into.size() received bytes into `into`, which
+//                          the caller (the buffer policy) owns. Must not block: with nothing to
+//                          read it returns errc::would_block. After the peer's last byte it returns
 //                          errc::end_of_stream. Any other error is the transport's own
 //                          (std::system_category for sockets and pipes) and is final.
 //   t.write_some(from)  -> io_result. Takes up to from.size() bytes; `from` stays owned by the
@@ -35,6 +35,7 @@ struct io_result {
 
 enum class wait_for { readable, writable };
 
+// clang-format off
 template <class T>
 concept transport = requires(T& t, std::span<std::byte> into, std::span<const std::byte> from,
                              wait_for what, clock::time_point deadline) {
@@ -42,5 +43,6 @@ concept transport = requires(T& t, std::span<std::byte> into, std::span<const st
     { t.write_some(from) } -> std::same_as<io_result>;
     { t.wait(what, deadline) } -> std::same_as<std::error_code>;
 };
+// clang-format on
 
 } // namespace secctx

@@ -63,12 +63,13 @@ inline record_scan scan_records(std::span<const std::byte> input) noexcept {
 
 namespace secctx::tls::detail {
 
-// RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello whose random is SHA-256("HelloRetryRequest").
-// True when `records` starts with a plaintext record holding one.
+// RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello whose random is
+// SHA-256("HelloRetryRequest"). True when `records` starts with a plaintext record holding one.
 inline bool starts_with_hello_retry_request(std::span<const std::byte> records) noexcept {
-    static constexpr std::uint8_t magic[32] = {
-        0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
-        0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+    static constexpr std::uint8_t magic[32] = {0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11,
+                                               0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+                                               0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E,
+                                               0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
     constexpr std::size_t random_offset = record_header_size + 4 + 2;
     if (records.size() < random_offset + sizeof magic ||
         records[0] != std::byte{static_cast<std::uint8_t>(content_type::handshake)} ||

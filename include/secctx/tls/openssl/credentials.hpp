@@ -99,8 +99,8 @@ private:
         credentials made;
         auto s = std::make_shared<state>();
         s->kind = kind;
-        s->context.reset(SSL_CTX_new(kind == role_kind::client ? TLS_client_method()
-                                                               : TLS_server_method()));
+        s->context.reset(
+            SSL_CTX_new(kind == role_kind::client ? TLS_client_method() : TLS_server_method()));
         if (!s->context) {
             ec = errc::out_of_memory;
             return made;
@@ -199,7 +199,8 @@ private:
         if (config.certificate_chain.empty())
             return true;
         if (config.certificate_chain.where == pem_source::kind::file) {
-            if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate_chain.value.c_str()) != 1)
+            if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate_chain.value.c_str()) !=
+                1)
                 return false;
         } else {
             auto bio = memory_bio(config.certificate_chain.value);

@@ -64,8 +64,11 @@ public:
         if (scan.whole == 0 && scan.missing != 0)
             return {provider_status::incomplete_message, scan.missing, {}};
 
-        detail::bio_io io{input.data().first(scan.whole), 0, &buffers.output(),
-                          &detail::append_to<output_queue_t<Buffers>>, {}};
+        detail::bio_io io{input.data().first(scan.whole),
+                          0,
+                          &buffers.output(),
+                          &detail::append_to<output_queue_t<Buffers>>,
+                          {}};
         BIO* bio = SSL_get_rbio(ssl_.get());
         BIO_set_data(bio, &io);
         ERR_clear_error();
@@ -80,8 +83,8 @@ public:
             if (input.size() == 0)
                 return {provider_status::continue_needed, tls::detail::record_header_size, {}};
             const auto rest = tls::detail::scan_records(input.data());
-            return {provider_status::incomplete_message, std::max<std::size_t>(rest.missing, 1),
-                    {}};
+            return {
+                provider_status::incomplete_message, std::max<std::size_t>(rest.missing, 1), {}};
         }
         return fail(reason, io.write_error);
     }

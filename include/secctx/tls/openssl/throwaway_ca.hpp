@@ -42,8 +42,9 @@ public:
     explicit throwaway_ca(key_type key = key_type::ecdsa_p256,
                           const std::string& name = "secctx throwaway CA")
         : key_(generate(key)) {
-        certificate_ = make_certificate(name, key_.get(), nullptr, key_.get(), -std::chrono::hours(1),
-                                        std::chrono::hours(24 * 30), true, {}, {});
+        certificate_ =
+            make_certificate(name, key_.get(), nullptr, key_.get(), -std::chrono::hours(1),
+                             std::chrono::hours(24 * 30), true, {}, {});
         certificate_pem_ = to_pem(certificate_.get());
     }
 
@@ -116,8 +117,8 @@ private:
         check(RAND_bytes(serial_bytes, sizeof serial_bytes) == 1, "RAND_bytes");
         serial_bytes[0] &= 0x7f; // a positive serial number
         BIGNUM* serial = BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr);
-        const bool serial_set = serial != nullptr &&
-                                BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(c)) != nullptr;
+        const bool serial_set =
+            serial != nullptr && BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(c)) != nullptr;
         BN_free(serial);
         check(serial_set && X509_set_version(c, 2) == 1, "serial number");
         check(X509_gmtime_adj(X509_getm_notBefore(c), static_cast<long>(from.count())) &&
