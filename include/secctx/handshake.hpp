@@ -239,11 +239,15 @@ private:
             return result(step_status::failed);
         phase_ = phase::failed;
         error_ = ec;
-        if (last_.status != provider_status::error)
+        auto& output = buffers_.output();
+        if (last_.status != provider_status::error) {
+            // The loop gave up (a limit, the transport): what waits in the output is a flight the
+            // peer must not get, not an alert.
+            output.consume(output.size());
             role_.provider().abandon(ec);
+        }
         last_ = {provider_status::error, 0, ec};
         // The alert the provider produced goes out if the transport takes it now.
-        auto& output = buffers_.output();
         while (output.size() != 0) {
             const io_result put = transport_.write_some(output.data());
             if (put.error || put.bytes == 0)

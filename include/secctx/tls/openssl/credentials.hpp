@@ -248,8 +248,10 @@ private:
                     return false;
                 ++added;
             }
+            if (added == 0)
+                return false; // PEM's own reason ("no start line") stays for the detail
             ERR_clear_error();
-            return added > 0;
+            return true;
         }
         return true;
     }
