@@ -114,11 +114,14 @@ public:
                 input.commit(got.bytes);
                 if (const auto ec = received(got.bytes))
                     return fail(ec);
-                // An incomplete record needs its missing bytes before the provider can use it.
-                if (got.bytes < last_.missing_bytes)
+                // An incomplete record needs its missing bytes before the provider can use it:
+                // until then the input holds part of a record (SEC_E_INCOMPLETE_MESSAGE).
+                if (got.bytes < last_.missing_bytes) {
                     last_.missing_bytes -= got.bytes;
-                else
+                    last_.status = provider_status::incomplete_message;
+                } else {
                     phase_ = phase::call_provider;
+                }
                 break;
             }
             case phase::done:
