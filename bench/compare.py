@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Compare the handshake variants of bench/common.hpp: instructions per handshake (callgrind) and
+handshakes per second (Google Benchmark), side by side, with ratios against openssl-custom-bio.
+
+Method (see docs/performance.md):
+  * instructions: `valgrind --tool=callgrind handshake_loop VARIANT N` for N=1 and N=--n; the
+    setup and teardown (CA, credentials, process start and exit) are the same in both runs, so
+    (Ir(N) - Ir(1)) / (N - 1) is the cost of one handshake. Deterministic up to a few hundred
+    instructions (the ECDSA nonce is random), so a single run per N is enough.
+  * time: `secctx_bench` with --benchmark_repetitions and random interleaving; the medians of
+    CPU-time based handshakes/s and of the allocation counters are reported.
+
+Usage: bench/compare.py [--n 21] [--repetitions 15] [--min-time 0.5] [--plot docs/plots/handshake.png]
+The plot needs matplotlib (Debian: apt-get install python3-matplotlib, then run /usr/bin/python3).
+"""
+
+import argparse
+import concurrent.futures
+import json
+import pathlib
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+VARIANTS = ["secctx-dynamic", "openssl-mem", "openssl-custom-bio"]
+BASELINE = "openssl-custom-bio"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def source_version() -> str:
+    """The commit measured, with "+dirty" when include/ or bench/ differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "include", "bench"],
+                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
+        return head + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def build(build_dir: pathlib.Path) -> None:
+    if not (build_dir / "CMakeCache.txt").exists():
+        if build_dir.resolve() == (ROOT / "build" / "default").resolve():
+            subprocess.run(["cmake", "--preset", "default"], cwd=ROOT, check=True)
+        else:
+            subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build_dir), "-G", "Ninja",
+                            "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], check=True)
+    subprocess.run(["cmake", "--build", str(build_dir), "--target", "secctx_bench",
+                    "handshake_loop"], cwd=ROOT, check=True)
+
+
+def callgrind_total(loop: pathlib.Path, variant: str, n: int, out_dir: pathlib.Path) -> int:
+    out = out_dir / f"callgrind.{variant}.{n}"
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(loop),
+                    variant, str(n)], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    match = re.search(r"^(?:summary|totals):\s*(\d+)", out.read_text(), re.MULTILINE)
+    if not match:
+        sys.exit(f"compare: no total in {out}")
+    return int(match.group(1))
+
+
+def instructions(build_dir: pathlib.Path, n: int, jobs: int, keep: pathlib.Path | None):
+    loop = build_dir / "bench" / "handshake_loop"
+    out_dir = keep or pathlib.Path(tempfile.mkdtemp(prefix="secctx-callgrind-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = [(v, k) for v in VARIANTS for k in (1, n)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        totals = dict(zip(runs, pool.map(lambda r: callgrind_total(loop, r[0], r[1], out_dir),
+                                         runs)))
+    result = {}
+    for v in VARIANTS:
+        result[v] = {"ir_1": totals[(v, 1)], f"ir_{n}": totals[(v, n)],
+                     "ir_per_handshake": (totals[(v, n)] - totals[(v, 1)]) / (n - 1)}
+    if keep is None:
+        for f in out_dir.iterdir():
+            f.unlink()
+        out_dir.rmdir()
+    return result
+
+
+def timings(build_dir: pathlib.Path, repetitions: int, min_time: float):
+    bench = build_dir / "bench" / "secctx_bench"
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([str(bench), "--benchmark_filter=BM_handshake/",
+                        f"--benchmark_repetitions={repetitions}",
+                        f"--benchmark_min_time={min_time}",
+                        "--benchmark_enable_random_interleaving=true",
+                        "--benchmark_display_aggregates_only=true",
+                        f"--benchmark_out={out.name}", "--benchmark_out_format=json"],
+                       check=True)
+        report = json.load(open(out.name))
+    reps = {}
+    for b in report["benchmarks"]:
+        if b.get("run_type") == "iteration" and "error_occurred" not in b:
+            reps.setdefault(b["run_name"].split("/", 1)[1], []).append(b)
+    missing = [v for v in VARIANTS if v not in reps]
+    if missing:
+        sys.exit(f"compare: no timing for {', '.join(missing)}")
+    result = {}
+    for v, runs in reps.items():
+        rate = [r["items_per_second"] for r in runs]
+        result[v] = {"repetitions": len(runs), "handshakes_per_s": statistics.median(rate),
+                     "best_handshakes_per_s": max(rate),
+                     "cv": statistics.stdev(rate) / statistics.mean(rate) if len(rate) > 1 else 0,
+                     "cpu_us": statistics.median(r["cpu_time"] for r in runs),
+                     "lib_allocs": statistics.median(r["lib_allocs"] for r in runs),
+                     "ossl_allocs": statistics.median(r["ossl_allocs"] for r in runs),
+                     "all_handshakes_per_s": rate}
+    # 95% bootstrap interval of the ratio of medians against the baseline (fixed seed).
+    rng = random.Random(1)
+    base = result[BASELINE]["all_handshakes_per_s"]
+    for v in VARIANTS:
+        mine = result[v]["all_handshakes_per_s"]
+        boot = sorted(statistics.median(rng.choices(mine, k=len(mine))) /
+                      statistics.median(rng.choices(base, k=len(base))) for _ in range(2000))
+        result[v]["ratio_ci95"] = [boot[50], boot[1949]]
+    return {"context": report["context"], "variants": result}
+
+
+def print_table(ir, tm, n) -> None:
+    head = f"{'variant':<20}"
+    if ir:
+        head += f" {'instr/handshake':>16} {'vs custom':>10}"
+    if tm:
+        head += (f" {'handshakes/s':>13} {'vs custom':>10} {'95% CI':>15} {'cv':>6}"
+                 f" {'best/s':>8} {'vs custom':>10} {'lib_allocs':>11} {'ossl_allocs':>12}")
+    print()
+    print(head)
+    print("-" * len(head))
+    for v in VARIANTS:
+        line = f"{v:<20}"
+        if ir:
+            per = ir[v]["ir_per_handshake"]
+            line += f" {per:>16,.0f} {per / ir[BASELINE]['ir_per_handshake']:>10.4f}"
+        if tm:
+            t = tm["variants"][v]
+            b = tm["variants"][BASELINE]
+            ci = f"[{t['ratio_ci95'][0]:.3f},{t['ratio_ci95'][1]:.3f}]"
+            line += (f" {t['handshakes_per_s']:>13,.1f}"
+                     f" {t['handshakes_per_s'] / b['handshakes_per_s']:>10.4f} {ci:>15}"
+                     f" {t['cv'] * 100:>5.1f}% {t['best_handshakes_per_s']:>8,.0f}"
+                     f" {t['best_handshakes_per_s'] / b['best_handshakes_per_s']:>10.4f}"
+                     f" {t['lib_allocs']:>11.2f} {t['ossl_allocs']:>12.1f}")
+        print(line)
+    print()
+    if ir:
+        s = ir["secctx-dynamic"]["ir_per_handshake"]
+        vs_custom = s / ir[BASELINE]["ir_per_handshake"]
+        vs_mem = s / ir["openssl-mem"]["ir_per_handshake"]
+        print(f"instructions, (Ir(N={n}) - Ir(N=1)) / {n - 1}:")
+        print(f"  secctx-dynamic / openssl-custom-bio = {vs_custom:.4f}  (goal <= 1.01: "
+              f"{'met' if vs_custom <= 1.01 else 'MISSED'})")
+        print(f"  secctx-dynamic / openssl-mem        = {vs_mem:.4f}  (goal < 1: "
+              f"{'met' if vs_mem < 1 else 'MISSED'})")
+    if tm:
+        t = tm["variants"]
+        s = t["secctx-dynamic"]["handshakes_per_s"]
+        print(f"handshakes/s, median of {t[BASELINE]['repetitions']} repetitions (CPU time):")
+        print(f"  secctx-dynamic / openssl-custom-bio = {s / t[BASELINE]['handshakes_per_s']:.4f}")
+        print(f"  secctx-dynamic / openssl-mem        = {s / t['openssl-mem']['handshakes_per_s']:.4f}")
+
+
+def plot(path: pathlib.Path, ir, tm, n) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    def quartiles(values):
+        q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+        return q[0], q[2]
+
+    panels = []
+    if tm:
+        medians = [tm["variants"][v]["handshakes_per_s"] for v in VARIANTS]
+        spread = [quartiles(tm["variants"][v]["all_handshakes_per_s"]) for v in VARIANTS]
+        errors = [[m - lo for m, (lo, _) in zip(medians, spread)],
+                  [hi - m for m, (_, hi) in zip(medians, spread)]]
+        panels.append((f"handshakes/s, median of {tm['variants'][BASELINE]['repetitions']} "
+                       "repetitions, whiskers = quartiles (CPU time; higher is better)",
+                       medians, "{:,.0f}", errors))
+    if ir:
+        panels.append((f"instructions per handshake (callgrind, N={n} minus N=1; lower is better)",
+                       [ir[v]["ir_per_handshake"] for v in VARIANTS], "{:,.0f}", None))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels)), squeeze=False)
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c"]
+    for ax, (title, values, fmt, errors) in zip(axes[:, 0], panels):
+        bars = ax.barh(VARIANTS, values, color=colours, xerr=errors, capsize=4)
+        base = values[VARIANTS.index(BASELINE)]
+        for bar, value in zip(bars, values):
+            ax.text(bar.get_width() * (1.04 if errors else 1), bar.get_y() + bar.get_height() / 2,
+                    f" {fmt.format(value)}  ({value / base:.4f}x)", va="center", fontsize=9)
+        ax.set_title(title, fontsize=10)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+            lambda x, _: f"{x / 1e6:g}M" if max(values) >= 1e6 else f"{x:,.0f}"))
+        ax.set_xlim(0, max(values) * 1.35)
+        ax.invert_yaxis()
+    fig.suptitle("TLS 1.3 handshake, X25519, ECDSA P-256, client verifies server; one thread",
+                 fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"plot written to {path}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--build-dir", type=pathlib.Path, default=ROOT / "build" / "default")
+    p.add_argument("--n", type=int, default=21, help="handshakes in the long callgrind run")
+    p.add_argument("--jobs", type=int, default=2, help="callgrind runs in parallel")
+    p.add_argument("--repetitions", type=int, default=15)
+    p.add_argument("--min-time", type=float, default=0.5, help="seconds per repetition")
+    p.add_argument("--skip-callgrind", action="store_true")
+    p.add_argument("--skip-timing", action="store_true")
+    p.add_argument("--keep-callgrind", type=pathlib.Path,
+                   help="keep the callgrind output files here (for callgrind_annotate)")
+    p.add_argument("--json", type=pathlib.Path, help="write all numbers here")
+    p.add_argument("--source", help="what was measured (default: git commit of this tree)")
+    p.add_argument("--plot", type=pathlib.Path, help="write a PNG plot here")
+    args = p.parse_args()
+    if args.n < 2:
+        p.error("--n must be at least 2")
+
+    build(args.build_dir)
+    ir = None if args.skip_callgrind else instructions(args.build_dir, args.n, args.jobs,
+                                                       args.keep_callgrind)
+    tm = None if args.skip_timing else timings(args.build_dir, args.repetitions, args.min_time)
+    source = args.source or source_version()
+    print(f"\nsource: {source}")
+    print_table(ir, tm, args.n)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"source": source, "n": args.n,
+                                         "instructions": ir, "timing": tm}, indent=2))
+    if args.plot:
+        plot(args.plot, ir, tm, args.n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
