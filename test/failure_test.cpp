@@ -170,6 +170,41 @@ BOOST_AUTO_TEST_CASE(garbage_instead_of_a_client_hello_fails_with_not_tls) {
     check_failed_for_good(s, errc::not_tls);
 }
 
+BOOST_AUTO_TEST_CASE(an_ssl2_style_client_hello_fails_at_once_with_not_tls) {
+    memory_link link;
+    auto peer = link.client_end();
+    server_handshake s{server{credentials::server(test::server_config_for(pki().ecdsa_server))},
+                       link.server_end()};
+    // An SSL 2 ClientHello header announcing 46 bytes; only the header arrives, yet the server
+    // must not wait for the body.
+    const std::byte ssl2_header[] = {std::byte{0x80}, std::byte{0x2e}, std::byte{0x01},
+                                     std::byte{0x03}, std::byte{0x01}};
+    test::put(peer, ssl2_header);
+    const step_result r = s.step();
+    BOOST_TEST((r.status == step_status::failed));
+    check_failed_for_good(s, errc::not_tls, engine_reason::not_expected);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_content_type_fails_with_an_alert_once_its_body_arrives) {
+    memory_link link;
+    auto peer = link.client_end();
+    server_handshake s{server{credentials::server(test::server_config_for(pki().ecdsa_server))},
+                       link.server_end()};
+    const std::byte header[] = {std::byte{99}, std::byte{3}, std::byte{1}, std::byte{0},
+                                std::byte{10}};
+    test::put(peer, header);
+    const step_result waiting = s.step();
+    BOOST_TEST((waiting.status == step_status::want_read));
+    BOOST_TEST(waiting.missing_bytes == 10u);
+    test::put(peer, test::bytes(10, std::byte{0}));
+    const step_result r = s.step();
+    BOOST_TEST((r.status == step_status::failed));
+    check_failed_for_good(s, errc::protocol_error);
+    const test::bytes alert = test::drain(peer);
+    BOOST_TEST_REQUIRE(!alert.empty());
+    BOOST_TEST((alert[0] == std::byte{21}));
+}
+
 BOOST_AUTO_TEST_CASE(peer_closing_mid_handshake_fails_with_peer_closed_during_handshake) {
     connection x{credentials::client(test::client_config_trusting(pki().ca)), "localhost",
                  credentials::server(test::server_config_for(pki().ecdsa_server))};
@@ -255,6 +290,17 @@ BOOST_AUTO_TEST_CASE(server_credentials_without_a_certificate_fail_with_invalid_
         BOOST_ERROR("credentials::server(config) throws on an invalid configuration");
     } catch (const std::system_error& e) {
         BOOST_TEST(text(e.code()) == text(errc::invalid_configuration));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_server_verifying_clients_without_trust_anchors_is_invalid_configuration) {
+    auto config = test::server_config_for(pki().ecdsa_server);
+    for (const auto mode : {client_certificates::optional, client_certificates::required}) {
+        config.verify_clients = mode;
+        std::error_code ec;
+        const auto made = credentials::server(config, ec);
+        BOOST_TEST(text(ec) == text(errc::invalid_configuration));
+        BOOST_TEST(!made);
     }
 }
 

@@ -10,7 +10,8 @@
 #include <initializer_list>
 
 using namespace secctx;
-using secctx::tls::detail::header_is_hostile;
+using secctx::tls::detail::header_verdict;
+using secctx::tls::detail::judge_header;
 using secctx::tls::detail::max_record_body;
 using secctx::tls::detail::record_header_size;
 using secctx::tls::detail::scan_records;
@@ -139,7 +140,7 @@ BOOST_AUTO_TEST_CASE(whole_records_then_partial_body) {
 BOOST_AUTO_TEST_CASE(largest_legal_record_is_waited_for) {
     const bytes r = handshake_record(max_record_body);
     BOOST_TEST(max_record_body == 18432u);
-    BOOST_TEST(!header_is_hostile(r));
+    BOOST_TEST((judge_header(r) == header_verdict::record));
     BOOST_TEST(scan_records(first(r, record_header_size)).missing == max_record_body);
     BOOST_TEST(scan_records(r).whole == r.size());
 }
@@ -149,41 +150,66 @@ BOOST_AUTO_TEST_CASE(every_tls_content_type_and_version_is_accepted) {
         for (std::uint8_t minor : {0, 1, 2, 3, 4}) {
             BOOST_TEST_CONTEXT("type " << int(type) << " version 3." << int(minor)) {
                 const bytes r = record(type, 8, 3, minor);
-                BOOST_TEST(!header_is_hostile(r));
+                BOOST_TEST((judge_header(r) == header_verdict::record));
                 BOOST_TEST(scan_records(first(r, 7)).missing == 6u);
             }
         }
 }
 
-// A header that can never start a TLS record is handed to the engine on its own, so that the
-// engine rejects it with its own reason and alert instead of the loop waiting for a body.
-BOOST_AUTO_TEST_CASE(hostile_headers_are_handed_over_alone) {
-    const bytes hostile[] = {
-        record(0, 10),                   // not a content type
-        record(19, 10),                  // just below change_cipher_spec
-        record(25, 10),                  // just above heartbeat
-        record(0x47, 10),                // "GET / HTTP/1.1"
+// A header the engine rejects by itself is handed over on its own, so that the engine fails with
+// its own reason and alert instead of the loop waiting for a body.
+BOOST_AUTO_TEST_CASE(headers_the_engine_rejects_are_handed_over_alone) {
+    const bytes rejected[] = {
         record(22, 10, 2, 0),            // SSL 2 major version
         record(22, 10, 4, 3),            // not TLS's major version
+        record(0x47, 10, 0x45, 0x54),    // "GET / HTTP/1.1"
         record(22, max_record_body + 1), // longer than the protocol allows
         record(23, 0xffff),              // far longer
     };
-    for (const auto& r : hostile) {
+    for (const auto& r : rejected) {
         BOOST_TEST_CONTEXT("header " << int(std::to_integer<std::uint8_t>(r[0])) << " "
                                      << int(std::to_integer<std::uint8_t>(r[1])) << " len "
                                      << tls::detail::record_body_size(r)) {
-            BOOST_TEST(header_is_hostile(r));
+            BOOST_TEST((judge_header(r) == header_verdict::engine_rejects));
             // Even with only the header, or with all of the claimed body, it is 5 bytes ready.
             BOOST_TEST(scan_records(first(r, record_header_size)).whole == record_header_size);
             BOOST_TEST(scan_records(first(r, record_header_size)).missing == 0u);
             BOOST_TEST(scan_records(r).whole == record_header_size);
             BOOST_TEST(scan_records(r).missing == 0u);
-            // After whole records: those records, then the hostile header.
+            // After whole records: those records, then the header.
             const bytes good = handshake_record(7);
             const auto s = scan_records(join({good, r}));
             BOOST_TEST(s.whole == good.size() + record_header_size);
             BOOST_TEST(s.missing == 0u);
         }
+    }
+}
+
+// An unknown content type under TLS's version is framed like any record: the engine rejects it
+// with an alert once it has the whole record, and the loop never waits on bytes that are not owed.
+BOOST_AUTO_TEST_CASE(unknown_content_types_are_framed_like_records) {
+    for (const std::uint8_t type : {0, 19, 25, 99, 127}) {
+        BOOST_TEST_CONTEXT("type " << int(type)) {
+            const bytes r = record(type, 10);
+            BOOST_TEST((judge_header(r) == header_verdict::record));
+            BOOST_TEST(scan_records(first(r, 7)).missing == 8u);
+            BOOST_TEST(scan_records(r).whole == r.size());
+        }
+    }
+}
+
+// A first byte with the high bit set is no TLS content type, and OpenSSL would read it as an
+// SSL 2 ClientHello header and wait for a body: it is refused before the engine sees it.
+BOOST_AUTO_TEST_CASE(high_bit_first_byte_is_not_tls) {
+    for (const bytes& r : {record(0x80, 10, 0x2e, 0x01), record(0xff, 10), record(0x97, 10)}) {
+        BOOST_TEST((judge_header(r) == header_verdict::not_tls));
+        const auto alone = scan_records(r);
+        BOOST_TEST(alone.whole == 0u);
+        BOOST_TEST(alone.not_tls);
+        const bytes good = handshake_record(7);
+        const auto after = scan_records(join({good, r}));
+        BOOST_TEST(after.whole == good.size());
+        BOOST_TEST(after.not_tls);
     }
 }
 

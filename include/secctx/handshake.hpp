@@ -53,7 +53,7 @@ public:
         auto& input = buffers_.input();
         const auto room = input.prepare(bytes.size());
         if (room.size() < bytes.size())
-            return fail(errc::token_too_large).error;
+            return fail(prepare_failure(input, bytes.size())).error;
         if (!bytes.empty())
             std::memcpy(room.data(), bytes.data(), bytes.size());
         input.commit(bytes.size());
@@ -98,9 +98,7 @@ public:
                     return fail(errc::timed_out);
                 const auto room = input.prepare(last_.missing_bytes);
                 if (room.size() < last_.missing_bytes)
-                    return fail(input.max_size() - input.size() < last_.missing_bytes
-                                    ? errc::token_too_large
-                                    : errc::out_of_memory);
+                    return fail(prepare_failure(input, last_.missing_bytes));
                 const io_result got = transport_.read_some(room);
                 if (got.error == errc::would_block || (!got.error && got.bytes == 0)) {
                     metrics_.waiting_begin();
@@ -176,6 +174,8 @@ public:
     provider_type& provider() noexcept { return role_.provider(); }
     const provider_type& provider() const noexcept { return role_.provider(); }
     Transport& transport() noexcept { return transport_; }
+    // The metrics policy itself, for policies that record more than handshake_timings.
+    Metrics& recorder() noexcept { return metrics_; }
     Buffers& buffers() noexcept { return buffers_; }
 
 private:

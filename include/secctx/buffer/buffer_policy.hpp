@@ -31,6 +31,8 @@
 // the secure channel; moving must keep the queued bytes.
 #pragma once
 
+#include "secctx/error.hpp"
+
 #include <concepts>
 #include <cstddef>
 #include <span>
@@ -80,5 +82,12 @@ using input_queue_t = detail::input_of<B>;
 
 template <buffer_policy B>
 using output_queue_t = detail::output_of<B>;
+
+// Why q.prepare(n) returned too little: more than the queue can ever hold (the token or record is
+// too large for this policy), or memory ran out.
+template <byte_queue Q>
+std::error_code prepare_failure(const Q& q, std::size_t n) noexcept {
+    return n > q.max_size() - q.size() ? errc::token_too_large : errc::out_of_memory;
+}
 
 } // namespace secctx

@@ -23,19 +23,29 @@ enum class content_type : std::uint8_t {
 struct record_scan {
     std::size_t whole = 0;   // bytes of whole records at the front, ready for the engine
     std::size_t missing = 0; // bytes still missing from the first incomplete record; 0 if none
+    bool not_tls = false;    // after `whole`: a header no TLS peer can send
 };
 
 inline std::size_t record_body_size(std::span<const std::byte> header) noexcept {
     return (std::to_integer<std::size_t>(header[3]) << 8) | std::to_integer<std::size_t>(header[4]);
 }
 
-// A header the engine must see to reject: an unknown content type, a version byte that is not
-// TLS's, or a length over the protocol's limit. Handing over just the header makes the engine fail
-// with its own reason and alert, instead of us waiting for a body that should never be read.
-inline bool header_is_hostile(std::span<const std::byte> header) noexcept {
-    const auto type = std::to_integer<std::uint8_t>(header[0]);
-    return type < 20 || type > 24 || header[1] != std::byte{3} ||
-           record_body_size(header) > max_record_body;
+enum class header_verdict {
+    record,         // wait for the whole record, then hand it over (an unknown content type too:
+                    // the engine rejects it with its own reason and alert once it has the body)
+    engine_rejects, // a major version that is not TLS's, or a length over the protocol's limit:
+                    // the engine rejects the header alone, so it is handed over without waiting
+                    // for a body that should never be read
+    not_tls,        // a first byte with the high bit set: no TLS content type has it, and engines
+                    // would read it as an SSL 2 header, so it is refused without the engine
+};
+
+inline header_verdict judge_header(std::span<const std::byte> header) noexcept {
+    if ((header[0] & std::byte{0x80}) != std::byte{0})
+        return header_verdict::not_tls;
+    if (header[1] != std::byte{3} || record_body_size(header) > max_record_body)
+        return header_verdict::engine_rejects;
+    return header_verdict::record;
 }
 
 inline record_scan scan_records(std::span<const std::byte> input) noexcept {
@@ -46,8 +56,14 @@ inline record_scan scan_records(std::span<const std::byte> input) noexcept {
             scan.missing = rest.empty() ? 0 : record_header_size - rest.size();
             return scan;
         }
-        if (header_is_hostile(rest)) {
+        switch (judge_header(rest)) {
+        case header_verdict::record:
+            break;
+        case header_verdict::engine_rejects:
             scan.whole += record_header_size;
+            return scan;
+        case header_verdict::not_tls:
+            scan.not_tls = true;
             return scan;
         }
         const std::size_t record = record_header_size + record_body_size(rest);

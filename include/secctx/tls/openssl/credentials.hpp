@@ -50,8 +50,9 @@ public:
     credentials() = default;
 
     explicit operator bool() const noexcept { return state_ != nullptr; }
-    role_kind kind() const noexcept { return state_->kind; }
-    bool verifies_peer() const noexcept { return state_->verify_peer; }
+    // Empty credentials are a client's that verify: the secure reading of "nothing configured".
+    role_kind kind() const noexcept { return state_ ? state_->kind : role_kind::client; }
+    bool verifies_peer() const noexcept { return !state_ || state_->verify_peer; }
     SSL_CTX* native_handle() const noexcept { return state_ ? state_->context.get() : nullptr; }
 
 private:
@@ -68,6 +69,8 @@ private:
         std::error_code ec;
         std::string detail;
         credentials made = make_with(ec, &detail);
+        if (ec && detail.empty())
+            throw std::system_error(ec);
         if (ec)
             throw std::system_error(ec, detail);
         return made;
@@ -159,6 +162,8 @@ private:
         if (config.certificate_chain.empty() || config.private_key.empty())
             return errc::invalid_configuration;
         s.verify_peer = config.verify_clients != client_certificates::none;
+        if (s.verify_peer && config.trust.empty())
+            return errc::invalid_configuration; // every client certificate would be untrusted
         s.alpn_required = config.alpn_required;
         int mode = SSL_VERIFY_NONE;
         if (config.verify_clients == client_certificates::optional)

@@ -61,8 +61,8 @@ public:
             return {provider_status::error, 0, error_};
         auto& input = buffers.input();
         const auto scan = tls::detail::scan_records(input.data());
-        if (scan.whole == 0 && scan.missing != 0)
-            return {provider_status::incomplete_message, scan.missing, {}};
+        if (scan.whole == 0 && input.size() != 0)
+            return need_input(input.data());
 
         detail::bio_io io{input.data().first(scan.whole),
                           0,
@@ -79,13 +79,8 @@ public:
         if (rc == 1)
             return {provider_status::ok, 0, {}};
         const int reason = SSL_get_error(ssl_.get(), rc);
-        if (reason == SSL_ERROR_WANT_READ && !io.write_error) {
-            if (input.size() == 0)
-                return {provider_status::continue_needed, tls::detail::record_header_size, {}};
-            const auto rest = tls::detail::scan_records(input.data());
-            return {
-                provider_status::incomplete_message, std::max<std::size_t>(rest.missing, 1), {}};
-        }
+        if (reason == SSL_ERROR_WANT_READ && !io.write_error)
+            return need_input(input.data());
         return fail(reason, io.write_error);
     }
 
@@ -161,6 +156,19 @@ private:
                 return errc::invalid_configuration;
         }
         return {};
+    }
+
+    // What the engine cannot go on without: the peer's next token, the rest of an incomplete
+    // record, or nothing ever (a header no TLS peer sends).
+    provider_result need_input(std::span<const std::byte> input) noexcept {
+        if (input.empty())
+            return {provider_status::continue_needed, tls::detail::record_header_size, {}};
+        const auto scan = tls::detail::scan_records(input);
+        if (scan.not_tls && scan.whole == 0) {
+            abandon(errc::not_tls);
+            return {provider_status::error, 0, error_};
+        }
+        return {provider_status::incomplete_message, std::max<std::size_t>(scan.missing, 1), {}};
     }
 
     provider_result fail(int reason, std::error_code write_error) noexcept {

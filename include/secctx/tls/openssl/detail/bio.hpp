@@ -32,7 +32,7 @@ std::error_code append_to(void* output, const char* data, std::size_t size) noex
     auto& queue = *static_cast<Queue*>(output);
     const auto room = queue.prepare(size);
     if (room.size() < size)
-        return size > queue.max_size() - queue.size() ? errc::token_too_large : errc::out_of_memory;
+        return prepare_failure(queue, size);
     std::memcpy(room.data(), data, size);
     queue.commit(size);
     return {};
