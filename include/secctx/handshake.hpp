@@ -23,7 +23,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -84,8 +83,8 @@ public:
                 phase_ = phase::send;
                 break;
             case phase::send: // seed step 3: send the token
-                if (auto blocked = flush())
-                    return *blocked;
+                if (const auto ec = write_pending())
+                    return ec == errc::would_block ? result(step_status::want_write) : fail(ec);
                 if (last_.status == provider_status::ok) {
                     phase_ = phase::done;
                     output.release();
@@ -222,19 +221,20 @@ private:
         return {};
     }
 
-    // Writes the pending output. Empty when all of it was taken; otherwise what step() returns.
-    std::optional<step_result> flush() noexcept {
+    // Writes the pending output until the transport has taken all of it (success) or refuses
+    // (errc::would_block, or the transport's error).
+    std::error_code write_pending() noexcept {
         auto& output = buffers_.output();
         while (output.size() != 0) {
             const io_result put = transport_.write_some(output.data());
-            if (put.error == errc::would_block || (!put.error && put.bytes == 0))
-                return result(step_status::want_write);
             if (put.error)
-                return fail(put.error);
+                return put.error;
+            if (put.bytes == 0)
+                return errc::would_block;
             output.consume(put.bytes);
             counters_.bytes_sent += put.bytes;
         }
-        return std::nullopt;
+        return {};
     }
 
     step_result fail(std::error_code ec) noexcept {
@@ -251,13 +251,7 @@ private:
         }
         last_ = {provider_status::error, 0, ec};
         // The alert the provider produced goes out if the transport takes it now.
-        while (output.size() != 0) {
-            const io_result put = transport_.write_some(output.data());
-            if (put.error || put.bytes == 0)
-                break;
-            output.consume(put.bytes);
-            counters_.bytes_sent += put.bytes;
-        }
+        write_pending();
         return result(step_status::failed);
     }
 
