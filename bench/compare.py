@@ -175,32 +175,42 @@ def plot(path: pathlib.Path, ir, tm, n) -> None:
         q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
         return q[0], q[2]
 
+    # (title, values, error bars, label of one bar, x axis unit)
     panels = []
     if tm:
         medians = [tm["variants"][v]["handshakes_per_s"] for v in VARIANTS]
         spread = [quartiles(tm["variants"][v]["all_handshakes_per_s"]) for v in VARIANTS]
         errors = [[m - lo for m, (lo, _) in zip(medians, spread)],
                   [hi - m for m, (_, hi) in zip(medians, spread)]]
-        panels.append((f"handshakes/s, median of {tm['variants'][BASELINE]['repetitions']} "
+        base = medians[VARIANTS.index(BASELINE)]
+        panels.append((f"handshakes/s: median of {tm['variants'][BASELINE]['repetitions']} "
                        "repetitions, whiskers = quartiles (CPU time; higher is better)",
-                       medians, "{:,.0f}", errors))
+                       medians, errors, lambda v, b=base: f"{v:,.0f}/s  ({v / b:.4f}x)", 1))
     if ir:
-        panels.append((f"instructions per handshake (callgrind, N={n} minus N=1; lower is better)",
-                       [ir[v]["ir_per_handshake"] for v in VARIANTS], "{:,.0f}", None))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels)), squeeze=False)
+        per = [ir[v]["ir_per_handshake"] for v in VARIANTS]
+        base = per[VARIANTS.index(BASELINE)]
+        panels.append((f"instructions per handshake: callgrind, (N={n} - N=1) / {n - 1} "
+                       "(lower is better)", per, None,
+                       lambda v, b=base: f"{v / 1e6:.3f}M  ({v / b:.4f}x)", 1e6))
+        extra = [v - base for v in per]
+        panels.append((f"instructions per handshake above {BASELINE} (zoom of the panel above)",
+                       extra, None, lambda v: f"{v:+,.0f}", 1e3))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8.5, 2.6 * len(panels)), squeeze=False)
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c"]
-    for ax, (title, values, fmt, errors) in zip(axes[:, 0], panels):
+    for ax, (title, values, errors, label, unit) in zip(axes[:, 0], panels):
         bars = ax.barh(VARIANTS, values, color=colours, xerr=errors, capsize=4)
-        base = values[VARIANTS.index(BASELINE)]
-        for bar, value in zip(bars, values):
-            ax.text(bar.get_width() * (1.04 if errors else 1), bar.get_y() + bar.get_height() / 2,
-                    f" {fmt.format(value)}  ({value / base:.4f}x)", va="center", fontsize=9)
-        ax.set_title(title, fontsize=10)
+        for i, (bar, value) in enumerate(zip(bars, values)):
+            end = value + (errors[1][i] if errors else 0)
+            ax.text(end, bar.get_y() + bar.get_height() / 2, "  " + label(value), va="center",
+                    fontsize=9)
+        ax.set_title(title, fontsize=9.5)
+        suffix = {1: "", 1e3: "k", 1e6: "M"}[unit]
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-            lambda x, _: f"{x / 1e6:g}M" if max(values) >= 1e6 else f"{x:,.0f}"))
-        ax.set_xlim(0, max(values) * 1.35)
+            lambda x, _, u=unit, s=suffix: f"{x / u:,.0f}{s}" if u > 1 else f"{x:,.0f}"))
+        top = max(v + (errors[1][i] if errors else 0) for i, v in enumerate(values))
+        ax.set_xlim(0, max(top, 1) * 1.45)
         ax.invert_yaxis()
-    fig.suptitle("TLS 1.3 handshake, X25519, ECDSA P-256, client verifies server; one thread",
+    fig.suptitle("secctx: TLS 1.3 handshake (X25519, ECDSA P-256, server verified), one thread",
                  fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,10 +231,20 @@ def main() -> int:
                    help="keep the callgrind output files here (for callgrind_annotate)")
     p.add_argument("--json", type=pathlib.Path, help="write all numbers here")
     p.add_argument("--source", help="what was measured (default: git commit of this tree)")
+    p.add_argument("--from-json", type=pathlib.Path,
+                   help="measure nothing: print the table (and --plot) from an earlier --json")
     p.add_argument("--plot", type=pathlib.Path, help="write a PNG plot here")
     args = p.parse_args()
     if args.n < 2:
         p.error("--n must be at least 2")
+
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        print(f"\nsource: {saved['source']}")
+        print_table(saved["instructions"], saved["timing"], saved["n"])
+        if args.plot:
+            plot(args.plot, saved["instructions"], saved["timing"], saved["n"])
+        return 0
 
     build(args.build_dir)
     ir = None if args.skip_callgrind else instructions(args.build_dir, args.n, args.jobs,
