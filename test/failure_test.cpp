@@ -185,6 +185,24 @@ BOOST_AUTO_TEST_CASE(an_ssl2_style_client_hello_fails_at_once_with_not_tls) {
     check_failed_for_good(s, errc::not_tls, engine_reason::not_expected);
 }
 
+BOOST_AUTO_TEST_CASE(a_high_bit_header_after_a_client_hello_fails_without_sending_the_flight) {
+    connection x{credentials::client(test::client_config_trusting(pki().ca)), "localhost",
+                 credentials::server(test::server_config_for(pki().ecdsa_server))};
+    BOOST_TEST((x.c.step().status == step_status::want_read));
+    auto server_side = x.link.server_end();
+    test::bytes hello = test::drain(server_side);
+    const std::byte not_tls[] = {std::byte{0x80}, std::byte{0x2e}, std::byte{0x01}, std::byte{0x03},
+                                 std::byte{0x01}};
+    hello.insert(hello.end(), std::begin(not_tls), std::end(not_tls));
+    test::put(x.c.transport(), hello);
+
+    const step_result r = x.s.step();
+    BOOST_TEST((r.status == step_status::failed));
+    BOOST_TEST(r.output.empty());
+    check_failed_for_good(x.s, errc::not_tls, engine_reason::not_expected);
+    BOOST_TEST(x.c.transport().pending() == 0u); // not one byte of the server's flight went out
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_content_type_fails_with_an_alert_once_its_body_arrives) {
     memory_link link;
     auto peer = link.client_end();
@@ -282,8 +300,10 @@ BOOST_AUTO_TEST_CASE(client_that_skips_verification_needs_no_server_name) {
 
 BOOST_AUTO_TEST_CASE(server_credentials_without_a_certificate_fail_with_invalid_configuration) {
     std::error_code ec;
-    const auto made = credentials::server(server_config{}, ec);
+    std::string detail;
+    const auto made = credentials::server(server_config{}, ec, &detail);
     BOOST_TEST(text(ec) == text(errc::invalid_configuration));
+    BOOST_TEST(!detail.empty());
     BOOST_TEST(!made);
     try {
         credentials::server(server_config{});
@@ -298,8 +318,10 @@ BOOST_AUTO_TEST_CASE(a_server_verifying_clients_without_trust_anchors_is_invalid
     for (const auto mode : {client_certificates::optional, client_certificates::required}) {
         config.verify_clients = mode;
         std::error_code ec;
-        const auto made = credentials::server(config, ec);
+        std::string detail;
+        const auto made = credentials::server(config, ec, &detail);
         BOOST_TEST(text(ec) == text(errc::invalid_configuration));
+        BOOST_TEST(detail == "verifying client certificates needs trust anchors");
         BOOST_TEST(!made);
     }
 }

@@ -175,6 +175,7 @@ public:
     Transport& transport() noexcept { return transport_; }
     // The metrics policy itself, for policies that record more than handshake_timings.
     Metrics& recorder() noexcept { return metrics_; }
+    const Metrics& recorder() const noexcept { return metrics_; }
     Buffers& buffers() noexcept { return buffers_; }
 
 private:

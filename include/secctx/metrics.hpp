@@ -10,7 +10,8 @@
 //   m.waiting_begin()                step() returned want_read: the peer has the turn.
 //   m.waiting_end()                  bytes arrived from the peer.
 //   cm.timings()                     -> handshake_timings.
-// All are noexcept and must not fail.
+// All are noexcept and must not fail. basic_handshake default-constructs the policy and hands it
+// out through recorder(), so a policy may keep whatever else it records in itself.
 #pragma once
 
 #include "secctx/tls/detail/record_framing.hpp"

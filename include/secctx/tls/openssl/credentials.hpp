@@ -35,7 +35,7 @@ public:
                               std::string* detail = nullptr) {
         credentials made = make(role_kind::server, config, ec, detail);
         if (!ec)
-            ec = made.configure_server(config);
+            ec = made.configure_server(config, detail);
         return finish(std::move(made), ec, detail);
     }
 
@@ -81,7 +81,7 @@ private:
             ERR_clear_error();
             return made;
         }
-        if (detail != nullptr) {
+        if (detail != nullptr && detail->empty()) {
             char text[256] = {};
             if (const unsigned long packed = ERR_peek_last_error(); packed != 0) {
                 ERR_error_string_n(packed, text, sizeof text);
@@ -156,14 +156,20 @@ private:
         return {};
     }
 
-    std::error_code configure_server(const server_config& config) {
+    std::error_code configure_server(const server_config& config, std::string* detail) {
         auto& s = *state_;
         SSL_CTX* ctx = s.context.get();
-        if (config.certificate_chain.empty() || config.private_key.empty())
+        if (config.certificate_chain.empty() || config.private_key.empty()) {
+            if (detail != nullptr)
+                *detail = "a server needs a certificate chain and its private key";
             return errc::invalid_configuration;
+        }
         s.verify_peer = config.verify_clients != client_certificates::none;
-        if (s.verify_peer && config.trust.empty())
-            return errc::invalid_configuration; // every client certificate would be untrusted
+        if (s.verify_peer && config.trust.empty()) {
+            if (detail != nullptr)
+                *detail = "verifying client certificates needs trust anchors";
+            return errc::invalid_configuration;
+        }
         s.alpn_required = config.alpn_required;
         int mode = SSL_VERIFY_NONE;
         if (config.verify_clients == client_certificates::optional)

@@ -62,7 +62,7 @@ public:
         auto& input = buffers.input();
         const auto scan = tls::detail::scan_records(input.data());
         if (scan.whole == 0 && input.size() != 0)
-            return need_input(input.data());
+            return need_input(buffers);
 
         detail::bio_io io{input.data().first(scan.whole),
                           0,
@@ -71,7 +71,9 @@ public:
                           {}};
         BIO* bio = SSL_get_rbio(ssl_.get());
         BIO_set_data(bio, &io);
-        ERR_clear_error();
+        // SSL_get_error needs an empty queue; peeking first is much cheaper than clearing.
+        if (ERR_peek_error() != 0)
+            ERR_clear_error();
         const int rc = SSL_do_handshake(ssl_.get());
         BIO_set_data(bio, nullptr);
         input.consume(io.consumed);
@@ -80,7 +82,7 @@ public:
             return {provider_status::ok, 0, {}};
         const int reason = SSL_get_error(ssl_.get(), rc);
         if (reason == SSL_ERROR_WANT_READ && !io.write_error)
-            return need_input(input.data());
+            return need_input(buffers);
         return fail(reason, io.write_error);
     }
 
@@ -140,14 +142,17 @@ private:
             return verify ? std::error_code(errc::server_name_required) : std::error_code();
         std::memcpy(host, name.data(), name.size());
         host[name.size()] = '\0';
-        X509_VERIFY_PARAM* param = SSL_get0_param(ssl_.get());
-        if (X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1) {
-            // RFC 6066: SNI carries host names only, never addresses.
-            if (!verify)
-                X509_VERIFY_PARAM_set1_ip(param, nullptr, 0);
-            return {};
+        // RFC 6066: SNI carries host names only, never addresses. Only something made of hex
+        // digits, dots and colons can be an address; parsing anything else would be wasted work.
+        if (name.find_first_not_of("0123456789abcdefABCDEF.:") == std::string_view::npos) {
+            X509_VERIFY_PARAM* param = SSL_get0_param(ssl_.get());
+            if (X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1) {
+                if (!verify)
+                    X509_VERIFY_PARAM_set1_ip(param, nullptr, 0);
+                return {};
+            }
+            ERR_clear_error();
         }
-        ERR_clear_error();
         if (SSL_set_tlsext_host_name(ssl_.get(), host) != 1)
             return errc::invalid_configuration;
         if (verify) {
@@ -160,11 +165,17 @@ private:
 
     // What the engine cannot go on without: the peer's next token, the rest of an incomplete
     // record, or nothing ever (a header no TLS peer sends).
-    provider_result need_input(std::span<const std::byte> input) noexcept {
+    template <buffer_policy Buffers>
+    provider_result need_input(Buffers& buffers) noexcept {
+        const auto input = buffers.input().data();
         if (input.empty())
             return {provider_status::continue_needed, tls::detail::record_header_size, {}};
         const auto scan = tls::detail::scan_records(input);
         if (scan.not_tls && scan.whole == 0) {
+            // Whatever the engine just wrote is a flight for a peer that is not one, not an
+            // alert: it must not go out.
+            auto& output = buffers.output();
+            output.consume(output.size());
             abandon(errc::not_tls);
             return {provider_status::error, 0, error_};
         }
