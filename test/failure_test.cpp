@@ -8,19 +8,15 @@
 #include <string>
 
 using namespace secctx;
+using test::client_handshake;
+using test::server_handshake;
+using test::text;
 
 namespace {
 
 const test::pki& pki() {
     return test::pki::get();
 }
-
-std::string text(std::error_code ec) {
-    return ec ? std::string(ec.category().name()) + ": " + ec.message() : "success";
-}
-
-using client_handshake = basic_handshake<client, memory_transport, dynamic_buffer>;
-using server_handshake = basic_handshake<server, memory_transport, dynamic_buffer>;
 
 struct connection {
     connection(const credentials& client_creds, std::string_view server_name,

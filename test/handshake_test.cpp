@@ -11,16 +11,14 @@
 #include <thread>
 
 using namespace secctx;
+using test::client_handshake;
+using test::server_handshake;
+using test::text;
 
 namespace {
 
 const test::pki& pki() {
     return test::pki::get();
-}
-
-// "secctx: the peer's certificate has expired": comparable and readable in a failure message.
-std::string text(std::error_code ec) {
-    return ec ? std::string(ec.category().name()) + ": " + ec.message() : "success";
 }
 
 // Two ends of one memory link, the client's first, stepped from one thread.

@@ -9,6 +9,9 @@
 #include <thread>
 
 using namespace secctx;
+using test::client_handshake;
+using test::server_handshake;
+using test::text;
 using namespace std::chrono_literals;
 
 namespace {
@@ -16,13 +19,6 @@ namespace {
 const test::pki& pki() {
     return test::pki::get();
 }
-
-std::string text(std::error_code ec) {
-    return ec ? std::string(ec.category().name()) + ": " + ec.message() : "success";
-}
-
-using client_handshake = basic_handshake<client, memory_transport, dynamic_buffer>;
-using server_handshake = basic_handshake<server, memory_transport, dynamic_buffer>;
 
 const credentials& client_creds() {
     static const auto creds = credentials::client(test::client_config_trusting(pki().ca));

@@ -36,11 +36,11 @@ inline std::ostream& boost_test_print_type(std::ostream& os, extra_owner o) {
 
 using namespace secctx;
 using test::bytes;
+using test::client_handshake;
+using test::server_handshake;
+using test::text;
 
 namespace {
-
-using client_handshake = basic_handshake<client, memory_transport, dynamic_buffer>;
-using server_handshake = basic_handshake<server, memory_transport, dynamic_buffer>;
 
 constexpr std::size_t header_size = 5;
 

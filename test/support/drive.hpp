@@ -5,12 +5,21 @@
 
 #include <cstring>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace secctx::test {
 
 using bytes = std::vector<std::byte>;
+
+using client_handshake = basic_handshake<client, memory_transport, dynamic_buffer>;
+using server_handshake = basic_handshake<server, memory_transport, dynamic_buffer>;
+
+// "secctx: the peer's certificate has expired": comparable and readable in a failure message.
+inline std::string text(std::error_code ec) {
+    return ec ? std::string(ec.category().name()) + ": " + ec.message() : "success";
+}
 
 inline bytes to_bytes(std::string_view text) {
     bytes out(text.size());
