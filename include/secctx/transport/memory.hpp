@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <vector>
 
 namespace secctx {
@@ -49,7 +50,12 @@ public:
             bytes_.erase(bytes_.begin(), bytes_.begin() + static_cast<std::ptrdiff_t>(head_));
             head_ = 0;
         }
-        bytes_.insert(bytes_.end(), from.begin(), from.begin() + static_cast<std::ptrdiff_t>(n));
+        try {
+            bytes_.insert(bytes_.end(), from.begin(),
+                          from.begin() + static_cast<std::ptrdiff_t>(n));
+        } catch (const std::bad_alloc&) {
+            return {0, errc::out_of_memory};
+        }
         readable_.notify_all();
         return {n, {}};
     }
