@@ -309,6 +309,19 @@ BOOST_AUTO_TEST_CASE(server_credentials_without_a_certificate_fail_with_invalid_
     }
 }
 
+BOOST_AUTO_TEST_CASE(credentials_of_the_other_role_fail_with_invalid_configuration) {
+    const auto client_creds = credentials::client(test::client_config_trusting(pki().ca));
+    const auto server_creds = credentials::server(test::server_config_for(pki().ecdsa_server));
+    // A client given a server's credentials fails at its first step.
+    connection wrong_client{server_creds, "localhost", server_creds};
+    test::drive(wrong_client.c, wrong_client.s);
+    check_failed_for_good(wrong_client.c, errc::invalid_configuration, engine_reason::not_expected);
+    // A server given a client's credentials fails when the client's token arrives.
+    connection wrong_server{client_creds, "localhost", client_creds};
+    test::drive(wrong_server.c, wrong_server.s);
+    check_failed_for_good(wrong_server.s, errc::invalid_configuration, engine_reason::not_expected);
+}
+
 BOOST_AUTO_TEST_CASE(a_server_verifying_clients_without_trust_anchors_is_invalid_configuration) {
     auto config = test::server_config_for(pki().ecdsa_server);
     for (const auto mode : {client_certificates::optional, client_certificates::required}) {

@@ -33,6 +33,11 @@ public:
             error_ = errc::invalid_state;
             return;
         }
+        if (creds.kind() !=
+            kind) { // a server's credentials cannot initialize, nor a client's accept
+            error_ = errc::invalid_configuration;
+            return;
+        }
         ssl_.reset(SSL_new(creds.native_handle()));
         BIO* bio = ssl_ ? BIO_new(detail::bio_method()) : nullptr;
         if (bio == nullptr) {
