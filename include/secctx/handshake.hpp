@@ -183,7 +183,6 @@ private:
     enum class direction : unsigned char { none, sent, received };
 
     void begin() noexcept {
-        metrics_.start();
         const auto now = clock::now();
         const auto room =
             std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now);

@@ -3,7 +3,6 @@
 // live in a policy: no_metrics (the default, compiled away) or record_metrics.
 //
 // metrics_policy requirements, for a policy m (const cm):
-//   m.start()                        the first step() began.
 //   m.computing_begin(input)         a provider call is about to read `input` (whole records at
 //                                    its front).
 //   m.computing_end(output)          the call returned; `output` is the token it produced.
@@ -42,7 +41,6 @@ struct handshake_metrics {
 // clang-format off
 template <class M>
 concept metrics_policy = requires(M& m, const M& cm, std::span<const std::byte> bytes) {
-    { m.start() } noexcept;
     { m.computing_begin(bytes) } noexcept;
     { m.computing_end(bytes) } noexcept;
     { m.waiting_begin() } noexcept;
@@ -52,7 +50,6 @@ concept metrics_policy = requires(M& m, const M& cm, std::span<const std::byte> 
 // clang-format on
 
 struct no_metrics {
-    void start() noexcept {}
     void computing_begin(std::span<const std::byte>) noexcept {}
     void computing_end(std::span<const std::byte>) noexcept {}
     void waiting_begin() noexcept {}
@@ -62,8 +59,6 @@ struct no_metrics {
 
 class record_metrics {
 public:
-    void start() noexcept {}
-
     void computing_begin(std::span<const std::byte> input) noexcept {
         timings_.hello_retry |= tls::detail::starts_with_hello_retry_request(input);
         computing_since_ = std::chrono::steady_clock::now();

@@ -67,7 +67,7 @@ public:
         auto& input = buffers.input();
         const auto scan = tls::detail::scan_records(input.data());
         if (scan.whole == 0 && input.size() != 0)
-            return need_input(buffers);
+            return need_input(buffers, scan);
 
         detail::bio_io io{input.data().first(scan.whole),
                           0,
@@ -87,7 +87,7 @@ public:
             return {provider_status::ok, 0, {}};
         const int reason = SSL_get_error(ssl_.get(), rc);
         if (reason == SSL_ERROR_WANT_READ && !io.write_error)
-            return need_input(buffers);
+            return need_input(buffers, tls::detail::scan_records(input.data()));
         return fail(reason, io.write_error);
     }
 
@@ -170,12 +170,11 @@ private:
 
     // What the engine cannot go on without: the peer's next token, the rest of an incomplete
     // record, or nothing ever (a header no TLS peer sends).
+    // `scan` is of what is left in the input.
     template <buffer_policy Buffers>
-    provider_result need_input(Buffers& buffers) noexcept {
-        const auto input = buffers.input().data();
-        if (input.empty())
+    provider_result need_input(Buffers& buffers, const tls::detail::record_scan& scan) noexcept {
+        if (buffers.input().size() == 0)
             return {provider_status::continue_needed, tls::detail::record_header_size, {}};
-        const auto scan = tls::detail::scan_records(input);
         if (scan.not_tls && scan.whole == 0) {
             // Whatever the engine just wrote is a flight for a peer that is not one, not an
             // alert: it must not go out.
