@@ -13,7 +13,11 @@ enum class errc {
     // Transport results. would_block is the only one that is not a failure: a non-blocking
     // transport cannot move bytes now, and step() turns it into want_read / want_write.
     would_block = 1,
-    end_of_stream,
+    end_of_stream, // from a secure channel: the peer's close_notify, a clean end
+
+    // Ends of stream that are not clean: never to be taken for the end of the data.
+    truncated,            // EOF at a record boundary without close_notify
+    truncated_mid_record, // EOF inside a record
 
     // The peer and the clock.
     peer_closed_during_handshake,
@@ -49,6 +53,7 @@ enum class errc {
     invalid_credentials,
     server_name_required,
     invalid_state,
+    renegotiation_refused,
 };
 
 namespace detail {
@@ -62,7 +67,12 @@ public:
         case errc::would_block:
             return "the transport cannot move bytes without blocking";
         case errc::end_of_stream:
-            return "the transport reached end of stream";
+            return "the end of the stream";
+        case errc::truncated:
+            return "the peer closed the connection without close_notify: the data may be "
+                   "truncated";
+        case errc::truncated_mid_record:
+            return "the peer closed the connection in the middle of a TLS record";
         case errc::peer_closed_during_handshake:
             return "the peer closed the connection before the handshake finished";
         case errc::timed_out:
@@ -113,6 +123,8 @@ public:
             return "a server name is required to verify the server's certificate";
         case errc::invalid_state:
             return "the operation is not valid in the current state";
+        case errc::renegotiation_refused:
+            return "the peer tried to renegotiate; secctx refuses renegotiation";
         }
         return "unknown secctx error";
     }

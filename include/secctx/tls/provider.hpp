@@ -30,6 +30,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -42,6 +43,7 @@ enum class provider_status {
     continue_needed,    // SEC_I_CONTINUE_NEEDED
     incomplete_message, // SEC_E_INCOMPLETE_MESSAGE (+ SECBUFFER_MISSING)
     error,              // anything else: DeleteSecurityContext
+    context_expired,    // SEC_I_CONTEXT_EXPIRED: the peer's close_notify arrived (decrypt only)
 };
 
 struct provider_result {
@@ -51,6 +53,13 @@ struct provider_result {
 };
 
 // clang-format off
+struct decrypt_result {
+    provider_status status = provider_status::continue_needed;
+    std::size_t bytes = 0; // plaintext written, with ok
+    std::size_t missing_bytes = 0;
+    std::error_code error;
+};
+
 template <class P, class B>
 concept security_provider =
     buffer_policy<B> && requires(P& p, const P& cp, B& b, std::error_code ec) {
@@ -61,6 +70,34 @@ concept security_provider =
     { cp.cipher() } noexcept -> std::same_as<std::string_view>;
     { cp.alpn() } noexcept -> std::same_as<std::string_view>;
     { cp.resumed() } noexcept -> std::same_as<bool>;
+};
+// clang-format on
+
+// What the secure channel needs on top of the handshake (EncryptMessage, DecryptMessage,
+// ApplyControlToken), for a provider p (const cp) whose handshake is done, and buffers b:
+//   p.encrypt(plaintext, b) -> provider_result: all of `plaintext` becomes records appended to
+//       b.output() (at most 16 KiB of plaintext per record); ok or error.
+//   p.decrypt(b, into) -> decrypt_result: plaintext from the whole records at the front of
+//       b.input() into `into` (ok, bytes > 0); continue_needed / incomplete_message as in
+//       handshake(); context_expired once the peer's close_notify is read (bytes after it stay
+//       in b.input()); error. Post-handshake messages are handled inside, and what they owe the
+//       peer is appended to b.output().
+//   p.close(b) -> provider_result: appends close_notify to b.output().
+//   p.update_keys(b, request_peer) -> provider_result: a TLS 1.3 KeyUpdate in b.output().
+//   cp.pending_plaintext() -> std::size_t: plaintext decrypted and not yet handed out.
+//   cp.closed_by_peer() -> bool: the peer's close_notify has been read.
+// clang-format off
+template <class P, class B>
+concept record_protection =
+    security_provider<P, B> &&
+    requires(P& p, const P& cp, B& b, std::span<const std::byte> plaintext,
+             std::span<std::byte> into, bool request_peer) {
+    { p.encrypt(plaintext, b) } noexcept -> std::same_as<provider_result>;
+    { p.decrypt(b, into) } noexcept -> std::same_as<decrypt_result>;
+    { p.close(b) } noexcept -> std::same_as<provider_result>;
+    { p.update_keys(b, request_peer) } noexcept -> std::same_as<provider_result>;
+    { cp.pending_plaintext() } noexcept -> std::same_as<std::size_t>;
+    { cp.closed_by_peer() } noexcept -> std::same_as<bool>;
 };
 // clang-format on
 

@@ -24,6 +24,7 @@ struct record_scan {
     std::size_t whole = 0;   // bytes of whole records at the front, ready for the engine
     std::size_t missing = 0; // bytes still missing from the first incomplete record; 0 if none
     bool not_tls = false;    // after `whole`: a header no TLS peer can send
+    bool handshake_records = false; // `whole` holds a plaintext-typed handshake record
 };
 
 inline std::size_t record_body_size(std::span<const std::byte> header) noexcept {
@@ -71,6 +72,8 @@ inline record_scan scan_records(std::span<const std::byte> input) noexcept {
             scan.missing = record - rest.size();
             return scan;
         }
+        scan.handshake_records |=
+            rest[0] == std::byte{static_cast<std::uint8_t>(content_type::handshake)};
         scan.whole += record;
     }
 }

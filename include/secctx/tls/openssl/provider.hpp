@@ -18,6 +18,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace secctx::openssl {
 
@@ -64,32 +65,106 @@ public:
     provider_result handshake(Buffers& buffers) noexcept {
         if (!ssl_)
             return {provider_status::error, 0, error_};
-        auto& input = buffers.input();
-        const auto scan = tls::detail::scan_records(input.data());
-        if (scan.whole == 0 && input.size() != 0)
+        const auto scan = tls::detail::scan_records(buffers.input().data());
+        if (scan.whole == 0 && buffers.input().size() != 0)
             return need_input(buffers, scan);
-
-        detail::bio_io io{input.data().first(scan.whole),
-                          0,
-                          &buffers.output(),
-                          &detail::append_to<output_queue_t<Buffers>>,
-                          {}};
-        BIO* bio = SSL_get_rbio(ssl_.get());
-        BIO_set_data(bio, &io);
-        // SSL_get_error needs an empty queue; peeking first is much cheaper than clearing.
-        if (ERR_peek_error() != 0)
-            ERR_clear_error();
-        const int rc = SSL_do_handshake(ssl_.get());
-        BIO_set_data(bio, nullptr);
-        input.consume(io.consumed);
-
+        const auto [rc, write_error] =
+            engine_call(buffers, scan.whole, [this] { return SSL_do_handshake(ssl_.get()); });
         if (rc == 1)
             return {provider_status::ok, 0, {}};
-        const int reason = SSL_get_error(ssl_.get(), rc);
-        if (reason == SSL_ERROR_WANT_READ && !io.write_error)
-            return need_input(buffers, tls::detail::scan_records(input.data()));
-        return fail(reason, io.write_error);
+        return after_failed_call(buffers, rc, write_error);
     }
+
+    // EncryptMessage: all of `plaintext` becomes records (of at most 16 KiB of plaintext each)
+    // appended to buffers.output().
+    template <buffer_policy Buffers>
+    provider_result encrypt(std::span<const std::byte> plaintext, Buffers& buffers) noexcept {
+        if (!ssl_)
+            return {provider_status::error, 0, error_};
+        if (plaintext.empty())
+            return {provider_status::ok, 0, {}};
+        std::size_t written = 0;
+        const auto [rc, write_error] = engine_call(buffers, 0, [&] {
+            return SSL_write_ex(ssl_.get(), plaintext.data(), plaintext.size(), &written);
+        });
+        if (rc == 1)
+            return {provider_status::ok, 0, {}};
+        return fail(SSL_get_error(ssl_.get(), rc), write_error);
+    }
+
+    // DecryptMessage: plaintext from the whole records at the front of buffers.input() into
+    // `into`. Post-handshake messages (NewSessionTicket, KeyUpdate) are handled on the way; what
+    // they owe the peer (a KeyUpdate answer) is appended to buffers.output(). Returns ok with
+    // `bytes` > 0, continue_needed / incomplete_message (as handshake()), context_expired when the
+    // peer's close_notify arrived (what follows it stays in the input), or error.
+    template <buffer_policy Buffers>
+    decrypt_result decrypt(Buffers& buffers, std::span<std::byte> into) noexcept {
+        if (!ssl_)
+            return {provider_status::error, 0, 0, error_};
+        if (into.empty() || closed_by_peer_)
+            return {
+                closed_by_peer_ ? provider_status::context_expired : provider_status::ok, 0, 0, {}};
+        const auto scan = tls::detail::scan_records(buffers.input().data());
+        if (scan.whole == 0 && buffers.input().size() != 0 && SSL_pending(ssl_.get()) == 0) {
+            const auto need = need_input(buffers, scan);
+            return {need.status, 0, need.missing_bytes, need.error};
+        }
+        std::size_t read = 0;
+        const auto [rc, write_error] = engine_call(buffers, scan.whole, [&] {
+            return SSL_read_ex(ssl_.get(), into.data(), into.size(), &read);
+        });
+        // TLS 1.2 has no handshake message after the handshake but renegotiation; OpenSSL
+        // answered it with a no_renegotiation alert, and secctx ends the connection.
+        if (scan.handshake_records && SSL_version(ssl_.get()) < TLS1_3_VERSION) {
+            abandon(errc::renegotiation_refused);
+            return {provider_status::error, 0, 0, error_};
+        }
+        if (rc == 1)
+            return {provider_status::ok, read, 0, {}};
+        if (SSL_get_error(ssl_.get(), rc) == SSL_ERROR_ZERO_RETURN && !write_error) {
+            closed_by_peer_ = true;
+            return {provider_status::context_expired, 0, 0, {}};
+        }
+        const auto r = after_failed_call(buffers, rc, write_error);
+        return {r.status, 0, r.missing_bytes, r.error};
+    }
+
+    // ApplyControlToken(SCHANNEL_SHUTDOWN): appends close_notify to buffers.output(). Reading
+    // goes on until the peer's own close_notify (decrypt() returns context_expired).
+    template <buffer_policy Buffers>
+    provider_result close(Buffers& buffers) noexcept {
+        if (!ssl_)
+            return {provider_status::error, 0, error_};
+        const auto [rc, write_error] =
+            engine_call(buffers, 0, [this] { return SSL_shutdown(ssl_.get()); });
+        if (rc >= 0 && !write_error)
+            return {provider_status::ok, 0, {}};
+        return fail(SSL_get_error(ssl_.get(), rc), write_error);
+    }
+
+    // TLS 1.3 KeyUpdate: our sending keys change now; with `request_peer`, the peer is asked to
+    // change its own. errc::invalid_state under TLS 1.2.
+    template <buffer_policy Buffers>
+    provider_result update_keys(Buffers& buffers, bool request_peer) noexcept {
+        if (!ssl_)
+            return {provider_status::error, 0, error_};
+        if (SSL_version(ssl_.get()) < TLS1_3_VERSION)
+            return {provider_status::error, 0, errc::invalid_state};
+        const int type = request_peer ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED;
+        const auto [rc, write_error] = engine_call(buffers, 0, [&] {
+            return SSL_key_update(ssl_.get(), type) == 1 ? SSL_do_handshake(ssl_.get()) : 0;
+        });
+        if (rc == 1 && !write_error)
+            return {provider_status::ok, 0, {}};
+        return fail(SSL_get_error(ssl_.get(), rc), write_error);
+    }
+
+    // Plaintext the engine has decrypted and not yet handed out.
+    std::size_t pending_plaintext() const noexcept {
+        return ssl_ ? static_cast<std::size_t>(SSL_pending(ssl_.get())) : 0;
+    }
+
+    bool closed_by_peer() const noexcept { return closed_by_peer_; }
 
     void abandon(std::error_code ec) noexcept {
         ssl_.reset();
@@ -168,6 +243,39 @@ private:
         return {};
     }
 
+    // One engine call with the BIO pointed at the buffers: the engine may read the first
+    // `readable` bytes of the input (whole records) and append to the output. Returns the call's
+    // result and why a write to the output failed, if one did.
+    template <buffer_policy Buffers, class Call>
+    std::pair<int, std::error_code> engine_call(Buffers& buffers, std::size_t readable,
+                                                Call call) noexcept {
+        auto& input = buffers.input();
+        detail::bio_io io{input.data().first(readable),
+                          0,
+                          &buffers.output(),
+                          &detail::append_to<output_queue_t<Buffers>>,
+                          {}};
+        BIO* bio = SSL_get_rbio(ssl_.get());
+        BIO_set_data(bio, &io);
+        // SSL_get_error needs an empty queue; peeking first is much cheaper than clearing.
+        if (ERR_peek_error() != 0)
+            ERR_clear_error();
+        const int rc = call();
+        BIO_set_data(bio, nullptr);
+        input.consume(io.consumed);
+        return {rc, io.write_error};
+    }
+
+    // After a call that did not succeed: wait for input, or fail.
+    template <buffer_policy Buffers>
+    provider_result after_failed_call(Buffers& buffers, int rc,
+                                      std::error_code write_error) noexcept {
+        const int reason = SSL_get_error(ssl_.get(), rc);
+        if (reason == SSL_ERROR_WANT_READ && !write_error)
+            return need_input(buffers, tls::detail::scan_records(buffers.input().data()));
+        return fail(reason, write_error);
+    }
+
     // What the engine cannot go on without: the peer's next token, the rest of an incomplete
     // record, or nothing ever (a header no TLS peer sends).
     // `scan` is of what is left in the input.
@@ -213,6 +321,7 @@ private:
     std::error_code error_;
     unsigned long engine_error_ = 0;
     long verify_result_ = X509_V_OK;
+    bool closed_by_peer_ = false;
 };
 
 } // namespace secctx::openssl

@@ -1,0 +1,360 @@
+// basic_channel: what a finished handshake becomes. It protects the application's data over the
+// same transport and buffer policy (EncryptMessage / DecryptMessage), starting with the bytes that
+// arrived after the last handshake message, and shuts the connection down with close_notify
+// (ApplyControlToken).
+//
+// Three levels, all without exceptions:
+//   message  encrypt() / decrypt(): records into buffers().output(), plaintext out of
+//            buffers().input(); no transport I/O (sans-IO).
+//   stream   write_some() / read_some() / flush(): non-blocking over the transport, returning
+//            errc::would_block where step() would say want_write / want_read, so an event loop
+//            can drive them.
+//   blocking write_all() / read() / read_exactly() / shutdown(): the same, waiting in the
+//            transport's wait() until a deadline.
+//
+// Ends of stream are told apart, each its own result: errc::end_of_stream (the peer's
+// close_notify: a clean end), errc::truncated (EOF at a record boundary without close_notify),
+// errc::truncated_mid_record (EOF inside a record). Truncation is never a clean end.
+// Failures are sticky: the context is destroyed, the alert it owes is flushed where the transport
+// takes it, and every later call returns the same error.
+#pragma once
+
+#include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/error.hpp"
+#include "secctx/handshake.hpp"
+#include "secctx/tls/provider.hpp"
+#include "secctx/transport/transport.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+#include <utility>
+
+namespace secctx {
+
+// What detach() hands back: the transport, and the buffers whose input holds every byte the peer
+// sent after its close_notify, for a protocol that goes on in the clear.
+template <class Transport, class Buffers>
+struct detached_connection {
+    Transport transport;
+    Buffers buffers;
+    std::error_code error; // errc::invalid_state if the peer's close_notify was not yet read
+};
+
+template <class Provider, transport Transport, buffer_policy Buffers>
+requires record_protection<Provider, Buffers>
+class basic_channel {
+public:
+    using provider_type = Provider;
+    using transport_type = Transport;
+    using buffer_type = Buffers;
+
+    // Plaintext encrypted per write_some(): enough for four full records, so a large write needs
+    // no more output memory than four records.
+    static constexpr std::size_t max_write_chunk = 4 * 16384;
+
+    basic_channel(Provider provider, Transport transport, Buffers buffers) noexcept
+        : provider_(std::move(provider)), transport_(std::move(transport)),
+          buffers_(std::move(buffers)) {}
+
+    // Takes a handshake's provider, transport and buffers, with the bytes that arrived after the
+    // last handshake message. A handshake that is not done gives a channel that fails with its
+    // error (or errc::invalid_state).
+    template <class Role, class Metrics>
+    explicit basic_channel(basic_handshake<Role, Transport, Buffers, Metrics>&& handshake) noexcept
+        : provider_(std::move(handshake.provider())), transport_(std::move(handshake.transport())),
+          buffers_(std::move(handshake.buffers())) {
+        if (!handshake.done())
+            error_ = handshake.error() ? handshake.error() : make_error_code(errc::invalid_state);
+    }
+
+    // ---- message level ----
+
+    // Records for `plaintext`, appended to buffers().output().
+    std::error_code encrypt(std::span<const std::byte> plaintext) noexcept {
+        if (error_)
+            return error_;
+        if (sent_close_)
+            return errc::invalid_state;
+        const provider_result r = provider_.encrypt(plaintext, buffers_);
+        return r.status == provider_status::error ? fail(r.error) : std::error_code();
+    }
+
+    decrypt_result decrypt(std::span<std::byte> into) noexcept {
+        if (error_)
+            return {provider_status::error, 0, 0, error_};
+        decrypt_result r = provider_.decrypt(buffers_, into);
+        if (r.status == provider_status::error)
+            fail(r.error);
+        return r;
+    }
+
+    // ---- stream level, non-blocking ----
+
+    // Writes the records waiting in the output: success once all are taken, errc::would_block
+    // while some wait, or the transport's error.
+    std::error_code flush() noexcept {
+        if (error_)
+            return error_;
+        auto& output = buffers_.output();
+        while (output.size() != 0) {
+            const io_result put = transport_.write_some(output.data());
+            if (put.error == errc::would_block || (!put.error && put.bytes == 0))
+                return errc::would_block;
+            if (put.error)
+                return fail(put.error);
+            output.consume(put.bytes);
+        }
+        output.release();
+        return {};
+    }
+
+    // Takes up to max_write_chunk bytes of `plaintext`, encrypts them and writes what the
+    // transport takes now; the rest of the records go with the next call or flush(). Returns the
+    // plaintext bytes taken, or errc::would_block (nothing taken: earlier records still wait).
+    io_result write_some(std::span<const std::byte> plaintext) noexcept {
+        if (const auto ec = flush())
+            return {0, ec};
+        const std::size_t n = std::min(plaintext.size(), max_write_chunk);
+        if (const auto ec = encrypt(plaintext.first(n)))
+            return {0, ec};
+        return taken(n);
+    }
+
+    // Gather write: the pieces are packed into as few full records as possible (not one record
+    // per piece), and as few transport writes. Returns the plaintext bytes taken, in order.
+    io_result write_some(std::span<const std::span<const std::byte>> pieces) noexcept {
+        if (const auto ec = flush())
+            return {0, ec};
+        std::byte record[16384];
+        std::size_t filled = 0;
+        std::size_t total = 0;
+        for (auto piece : pieces) {
+            while (!piece.empty() && total < max_write_chunk) {
+                const std::size_t n =
+                    std::min({piece.size(), sizeof record - filled, max_write_chunk - total});
+                std::memcpy(record + filled, piece.data(), n);
+                filled += n;
+                total += n;
+                piece = piece.subspan(n);
+                if (filled == sizeof record) {
+                    if (const auto ec = encrypt(record))
+                        return {0, ec};
+                    filled = 0;
+                }
+            }
+        }
+        if (const auto ec = encrypt(std::span(record, filled)))
+            return {0, ec};
+        return taken(total);
+    }
+
+    // Reads plaintext: the bytes that arrived with the handshake first, then from the transport.
+    // Returns bytes > 0, or errc::would_block, errc::end_of_stream (close_notify),
+    // errc::truncated, errc::truncated_mid_record, or the failure.
+    io_result read_some(std::span<std::byte> into) noexcept {
+        if (error_)
+            return {0, error_};
+        if (into.empty())
+            return {0, {}};
+        for (;;) {
+            const decrypt_result r = decrypt(into);
+            // What the engine owes the peer (a KeyUpdate answer, an alert) goes out now if it can.
+            if (buffers_.output().size() != 0 && !error_)
+                flush();
+            switch (r.status) {
+            case provider_status::ok:
+                return {r.bytes, {}};
+            case provider_status::context_expired:
+                return {0, errc::end_of_stream};
+            case provider_status::error:
+                write_alert();
+                return {0, error_};
+            case provider_status::continue_needed:
+            case provider_status::incomplete_message:
+                if (const auto ec = receive(r.missing_bytes))
+                    return {0, ec};
+                break;
+            }
+        }
+    }
+
+    // ---- blocking, with a deadline ----
+
+    std::error_code write_all(std::span<const std::byte> plaintext,
+                              clock::time_point deadline) noexcept {
+        while (!plaintext.empty()) {
+            const io_result r = write_some(plaintext);
+            if (r.error == errc::would_block) {
+                if (const auto ec = wait(wait_for::writable, deadline))
+                    return ec;
+                continue;
+            }
+            if (r.error)
+                return r.error;
+            plaintext = plaintext.subspan(r.bytes);
+        }
+        return flush_until(deadline);
+    }
+
+    // At least one byte, unless the stream ended or failed.
+    io_result read(std::span<std::byte> into, clock::time_point deadline) noexcept {
+        for (;;) {
+            const io_result r = read_some(into);
+            if (r.error != errc::would_block)
+                return r;
+            if (const auto ec = wait(wait_for::readable, deadline))
+                return {0, ec};
+        }
+    }
+
+    // Exactly into.size() bytes, or the error that stopped it (errc::end_of_stream if the peer
+    // closed cleanly first).
+    std::error_code read_exactly(std::span<std::byte> into, clock::time_point deadline) noexcept {
+        while (!into.empty()) {
+            const io_result r = read(into, deadline);
+            if (r.error)
+                return r.error;
+            into = into.subspan(r.bytes);
+        }
+        return {};
+    }
+
+    // ---- shutdown ----
+
+    // Half-close: sends close_notify and writes what the transport takes now (flush() for the
+    // rest). Reading goes on until the peer's close_notify. No write is allowed after it.
+    std::error_code shutdown_send() noexcept {
+        if (error_)
+            return error_;
+        if (!sent_close_) {
+            const provider_result r = provider_.close(buffers_);
+            if (r.status == provider_status::error)
+                return fail(r.error);
+            sent_close_ = true;
+        }
+        const auto ec = flush();
+        return ec == errc::would_block ? std::error_code() : ec;
+    }
+
+    // Sends close_notify and waits, until `deadline`, for the peer's: success when it came;
+    // errc::timed_out when the peer never answered (many never do); errc::truncated if it hung
+    // up without one. Application data that arrives meanwhile is discarded.
+    std::error_code shutdown(clock::time_point deadline) noexcept {
+        if (const auto ec = shutdown_send())
+            return ec;
+        if (const auto ec = flush_until(deadline))
+            return ec;
+        std::byte discard[4096];
+        for (;;) {
+            const io_result r = read(discard, deadline);
+            if (r.error == errc::end_of_stream)
+                return {};
+            if (r.error)
+                return r.error;
+        }
+    }
+
+    // TLS 1.3 KeyUpdate (errc::invalid_state under TLS 1.2): new sending keys now; with
+    // `request_peer`, the peer is asked to change its own. The record is written like any other.
+    std::error_code update_keys(bool request_peer) noexcept {
+        if (error_)
+            return error_;
+        const provider_result r = provider_.update_keys(buffers_, request_peer);
+        if (r.status == provider_status::error)
+            return r.error == errc::invalid_state ? r.error : fail(r.error);
+        const auto ec = flush();
+        return ec == errc::would_block ? std::error_code() : ec;
+    }
+
+    // Once the peer's close_notify has been read: the transport and every byte the peer sent
+    // after it, for a protocol that goes on in the clear (STARTTLS-style). The channel is spent.
+    detached_connection<Transport, Buffers> detach() && noexcept {
+        const std::error_code ec = provider_.closed_by_peer() && !error_
+                                       ? std::error_code()
+                                       : make_error_code(errc::invalid_state);
+        return {std::move(transport_), std::move(buffers_), ec};
+    }
+
+    const std::error_code& error() const noexcept { return error_; }
+    std::string error_detail() const { return provider_.error_detail(); }
+    Provider& provider() noexcept { return provider_; }
+    const Provider& provider() const noexcept { return provider_; }
+    Transport& transport() noexcept { return transport_; }
+    Buffers& buffers() noexcept { return buffers_; }
+
+private:
+    io_result taken(std::size_t n) noexcept {
+        const auto ec = flush();
+        if (ec && ec != errc::would_block)
+            return {0, ec};
+        return {n, {}};
+    }
+
+    // Reads from the transport into the input, at least one byte; the end of stream classified.
+    std::error_code receive(std::size_t missing) noexcept {
+        auto& input = buffers_.input();
+        const std::size_t want = std::max<std::size_t>(missing, 1);
+        const auto room = input.prepare(want);
+        if (room.size() < want)
+            return fail(prepare_failure(input, want));
+        const io_result got = transport_.read_some(room);
+        if (got.error == errc::would_block || (!got.error && got.bytes == 0))
+            return errc::would_block;
+        if (got.error == errc::end_of_stream)
+            return fail(input.size() == 0 ? errc::truncated : errc::truncated_mid_record);
+        if (got.error)
+            return fail(got.error);
+        input.commit(got.bytes);
+        return {};
+    }
+
+    std::error_code wait(wait_for what, clock::time_point deadline) noexcept {
+        if (const auto ec = transport_.wait(what, deadline))
+            return ec == errc::timed_out ? ec : fail(ec);
+        return {};
+    }
+
+    std::error_code flush_until(clock::time_point deadline) noexcept {
+        for (;;) {
+            const auto ec = flush();
+            if (ec != errc::would_block)
+                return ec;
+            if (const auto waited = wait(wait_for::writable, deadline))
+                return waited;
+        }
+    }
+
+    std::error_code fail(std::error_code ec) noexcept {
+        if (!error_) {
+            error_ = ec;
+            provider_.abandon(ec);
+        }
+        return error_;
+    }
+
+    // The alert the engine wrote when it failed, as far as the transport takes it now.
+    void write_alert() noexcept {
+        auto& output = buffers_.output();
+        while (output.size() != 0) {
+            const io_result put = transport_.write_some(output.data());
+            if (put.error || put.bytes == 0)
+                return;
+            output.consume(put.bytes);
+        }
+    }
+
+    Provider provider_;
+    Transport transport_;
+    Buffers buffers_;
+    std::error_code error_;
+    bool sent_close_ = false;
+};
+
+// The channel a handshake becomes: basic_channel_for<decltype(handshake)>.
+template <class Handshake>
+using basic_channel_for =
+    basic_channel<typename Handshake::provider_type, typename Handshake::transport_type,
+                  typename Handshake::buffer_type>;
+
+} // namespace secctx
