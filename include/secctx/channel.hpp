@@ -19,6 +19,7 @@
 // takes it, and every later call returns the same error.
 #pragma once
 
+#include "secctx/attributes.hpp"
 #include "secctx/buffer/buffer_policy.hpp"
 #include "secctx/error.hpp"
 #include "secctx/handshake.hpp"
@@ -278,6 +279,8 @@ public:
 
     const std::error_code& error() const noexcept { return error_; }
     std::string error_detail() const { return provider_.error_detail(); }
+    // QueryContextAttributes: empty after a failure.
+    connection_attributes attributes() const { return query_attributes(provider_); }
     Provider& provider() noexcept { return provider_; }
     const Provider& provider() const noexcept { return provider_; }
     Transport& transport() noexcept { return transport_; }

@@ -25,6 +25,7 @@
 //   cp.resumed()       -> bool: whether the handshake resumed an earlier session.
 #pragma once
 
+#include "secctx/attributes.hpp"
 #include "secctx/buffer/buffer_policy.hpp"
 #include "secctx/error.hpp"
 
@@ -86,6 +87,8 @@ concept security_provider =
 //   p.update_keys(b, request_peer) -> provider_result: a TLS 1.3 KeyUpdate in b.output().
 //   cp.pending_plaintext() -> std::size_t: plaintext decrypted and not yet handed out.
 //   cp.closed_by_peer() -> bool: the peer's close_notify has been read.
+//   query_attributes(cp) -> connection_attributes, found by argument-dependent lookup in the
+//       provider's namespace (QueryContextAttributes).
 // clang-format off
 template <class P, class B>
 concept record_protection =
@@ -98,6 +101,7 @@ concept record_protection =
     { p.update_keys(b, request_peer) } noexcept -> std::same_as<provider_result>;
     { cp.pending_plaintext() } noexcept -> std::same_as<std::size_t>;
     { cp.closed_by_peer() } noexcept -> std::same_as<bool>;
+    { query_attributes(cp) } -> std::same_as<connection_attributes>;
 };
 // clang-format on
 

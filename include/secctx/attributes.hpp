@@ -1,0 +1,34 @@
+// What QueryContextAttributes answers: the negotiated parameters of an established context and
+// what is known of the peer, in engine-neutral terms. A provider offers them through a free
+// function found by argument-dependent lookup, `query_attributes(const Provider&)`.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace secctx {
+
+struct certificate_info {
+    std::vector<std::byte> der;
+    std::string subject;                        // RFC 2253 text
+    std::string issuer;                         // RFC 2253 text
+    std::vector<std::string> subject_alt_names; // "DNS:example.com", "IP:127.0.0.1", ...
+};
+
+struct connection_attributes {
+    std::string protocol;           // "TLSv1.3"
+    std::string cipher;             // the engine's name for the suite
+    std::string key_exchange_group; // "X25519", "secp256r1", ... empty if none
+    std::string alpn;               // empty if none was agreed
+    // The name the client asked for (SNI); on the server, what the client sent.
+    std::string server_name;
+    // The certificates the peer sent, its own first; empty if it sent none.
+    std::vector<certificate_info> peer_chain;
+    // Whether the peer's certificate was verified and found good, and the verifier's words.
+    bool peer_verified = false;
+    std::string verification_result;
+    bool resumed = false;
+};
+
+} // namespace secctx
