@@ -49,9 +49,12 @@ inline header_verdict judge_header(std::span<const std::byte> header) noexcept {
     return header_verdict::record;
 }
 
-inline record_scan scan_records(std::span<const std::byte> input) noexcept {
+// Stops once `enough` bytes of whole records are found, so that a large input is not walked
+// again on every call.
+inline record_scan scan_records(std::span<const std::byte> input,
+                                std::size_t enough = SIZE_MAX) noexcept {
     record_scan scan;
-    while (true) {
+    while (scan.whole < enough) {
         const auto rest = input.subspan(scan.whole);
         if (rest.size() < record_header_size) {
             scan.missing = rest.empty() ? 0 : record_header_size - rest.size();
@@ -76,6 +79,7 @@ inline record_scan scan_records(std::span<const std::byte> input) noexcept {
             rest[0] == std::byte{static_cast<std::uint8_t>(content_type::handshake)};
         scan.whole += record;
     }
+    return scan;
 }
 
 } // namespace secctx::tls::detail
