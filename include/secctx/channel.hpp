@@ -268,6 +268,51 @@ public:
         return ec == errc::would_block ? std::error_code() : ec;
     }
 
+    // A TLS 1.3 server sends its session tickets after the handshake; a client that reads little
+    // or nothing can wait for them here, so that its credentials keep a session for the next
+    // connection. Reads from the transport until `at_least` tickets have arrived on this
+    // connection, or until application data is waiting (it stays readable, byte for byte, by
+    // read()): both are success. errc::timed_out at `deadline`, errc::end_of_stream if the peer
+    // closed first, or the failure. Under TLS 1.2 it returns at once: the session came with the
+    // handshake.
+    std::error_code receive_session_tickets(clock::time_point deadline,
+                                            unsigned at_least = 1) noexcept {
+        static_assert(post_handshake_processing<Provider, Buffers>,
+                      "receive_session_tickets() needs a provider with process_post_handshake() "
+                      "and tickets_received()");
+        for (;;) {
+            if (error_)
+                return error_;
+            if (provider_.tickets_received() >= at_least)
+                return {};
+            const provider_result r = provider_.process_post_handshake(buffers_);
+            // What the engine owes the peer (a KeyUpdate answer) goes out now if it can.
+            if (buffers_.output().size() != 0 && r.status != provider_status::error)
+                flush();
+            switch (r.status) {
+            case provider_status::ok:
+                return {};
+            case provider_status::context_expired:
+                return errc::end_of_stream;
+            case provider_status::error:
+                fail(r.error);
+                write_alert();
+                return error_;
+            case provider_status::continue_needed:
+            case provider_status::incomplete_message:
+                if (provider_.tickets_received() >= at_least)
+                    return {};
+                if (const auto ec = receive(r.missing_bytes); ec == errc::would_block) {
+                    if (const auto waited = wait(wait_for::readable, deadline))
+                        return waited;
+                } else if (ec) {
+                    return ec;
+                }
+                break;
+            }
+        }
+    }
+
     // Once the peer's close_notify has been read: the transport and every byte the peer sent
     // after it, for a protocol that goes on in the clear (STARTTLS-style). The channel is spent.
     detached_connection<Transport, Buffers> detach() && noexcept {

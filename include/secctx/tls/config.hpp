@@ -3,7 +3,11 @@
 // that say so.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace secctx {
@@ -47,11 +51,24 @@ struct tls_config {
     std::string tls12_ciphers;
     std::string tls13_ciphersuites;
     std::string groups;
+    // Receives the secrets of every connection made with these credentials as NSS key log lines
+    // (the SSLKEYLOGFILE format Wireshark reads, without the newline), for debugging. Off when
+    // empty. Anyone who gets the lines can decrypt the traffic: never turn it on in production.
+    // Called from the thread running the handshake, so it must be thread-safe when handshakes run
+    // on several threads; an exception it throws is swallowed.
+    std::function<void(std::string_view line)> key_log;
 };
 
 struct client_config : tls_config {
     // Accept any server certificate and any host name. For tests against throwaway servers only.
     bool dangerous_skip_verification = false;
+    // Session resumption: the sessions servers give (TLS 1.3 tickets, TLS 1.2 tickets or ids) are
+    // kept in the credentials, per server name, and offered by the next client made with them for
+    // the same name. A TLS 1.3 ticket is offered once (tickets are single-use); a TLS 1.2 session
+    // stays until a newer one for the name replaces it, it expires, or it is evicted.
+    bool resume_sessions = true;
+    // Sessions kept at most, all names together; the oldest is evicted first.
+    std::size_t session_cache_size = 64;
 };
 
 enum class client_certificates { none, optional, required };
@@ -61,6 +78,12 @@ struct server_config : tls_config {
     // Fail the handshake (no_application_protocol alert) when the client offers ALPN protocols
     // and none is ours; otherwise the handshake goes on without ALPN.
     bool alpn_required = false;
+    // Stateless session tickets (TLS 1.2 and 1.3), encrypted with keys held in memory by the
+    // credentials. Off: no tickets and no resumption (the server keeps no session cache).
+    bool session_tickets = true;
+    // How long a ticket key encrypts new tickets before a fresh one replaces it. The replaced key
+    // still decrypts for one more lifetime (its tickets are resumed and renewed), then is erased.
+    std::chrono::seconds ticket_key_lifetime = std::chrono::hours(12);
 };
 
 } // namespace secctx

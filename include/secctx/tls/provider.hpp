@@ -105,4 +105,19 @@ concept record_protection =
 };
 // clang-format on
 
+// What basic_channel::receive_session_tickets() needs on top of record_protection:
+//   p.process_post_handshake(b) -> provider_result: the post-handshake messages in the whole
+//       records at the front of b.input(), without handing out application data (a record of it
+//       stays decrypted in the engine for the next decrypt()); ok when plaintext is waiting or no
+//       ticket can come any more; otherwise as decrypt().
+//   cp.tickets_received() -> unsigned: sessions (tickets) the peer gave this connection so far.
+// clang-format off
+template <class P, class B>
+concept post_handshake_processing =
+    record_protection<P, B> && requires(P& p, const P& cp, B& b) {
+    { p.process_post_handshake(b) } noexcept -> std::same_as<provider_result>;
+    { cp.tickets_received() } noexcept -> std::same_as<unsigned>;
+};
+// clang-format on
+
 } // namespace secctx

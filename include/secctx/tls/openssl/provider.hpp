@@ -55,7 +55,10 @@ public:
         if (const auto ec = set_server_name(server_name, creds.verifies_peer())) {
             ssl_.reset();
             error_ = ec;
+            return;
         }
+        // Offers the session the credentials keep for this name, and counts the tickets.
+        creds.prepare_client(ssl_.get(), server_name);
     }
 
     provider(provider&&) noexcept = default;
@@ -157,6 +160,43 @@ public:
         if (rc == 1 && !write_error)
             return {provider_status::ok, 0, {}};
         return fail(SSL_get_error(ssl_.get(), rc), write_error);
+    }
+
+    // The post-handshake messages (NewSessionTicket, KeyUpdate) in the whole records at the front
+    // of buffers.input(), without handing out application data: a record of it is decrypted and
+    // stays in the engine (pending_plaintext()) for the next decrypt(). Returns ok when plaintext
+    // is waiting, and at once under TLS 1.2 (its session comes with the handshake; nothing but
+    // data follows); continue_needed / incomplete_message when the input has no whole record
+    // left; context_expired on the peer's close_notify; or error, as decrypt().
+    template <buffer_policy Buffers>
+    provider_result process_post_handshake(Buffers& buffers) noexcept {
+        if (!ssl_)
+            return {provider_status::error, 0, error_};
+        if (closed_by_peer_)
+            return {provider_status::context_expired, 0, {}};
+        if (SSL_pending(ssl_.get()) != 0 || SSL_version(ssl_.get()) < TLS1_3_VERSION)
+            return {provider_status::ok, 0, {}};
+        const auto scan = tls::detail::scan_records(buffers.input().data());
+        if (scan.whole == 0)
+            return need_input(buffers, scan);
+        std::byte peeked{};
+        std::size_t read = 0;
+        const auto [rc, write_error] = engine_call(
+            buffers, scan.whole, [&] { return SSL_peek_ex(ssl_.get(), &peeked, 1, &read); });
+        if (rc == 1 && !write_error)
+            return {provider_status::ok, 0, {}};
+        if (SSL_get_error(ssl_.get(), rc) == SSL_ERROR_ZERO_RETURN && !write_error) {
+            closed_by_peer_ = true;
+            return {provider_status::context_expired, 0, {}};
+        }
+        return after_failed_call(buffers, rc, write_error);
+    }
+
+    // Sessions the server gave this client connection for resumption: the TLS 1.3
+    // NewSessionTicket messages processed so far, or the TLS 1.2 session of a full handshake.
+    // Always 0 on a server.
+    unsigned tickets_received() const noexcept {
+        return ssl_ ? credentials::sessions_received(ssl_.get()) : 0;
     }
 
     // Plaintext the engine has decrypted and not yet handed out.

@@ -17,6 +17,7 @@ struct deleter {
 
 using ssl_ptr = std::unique_ptr<SSL, deleter<SSL, SSL_free>>;
 using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, deleter<SSL_CTX, SSL_CTX_free>>;
+using ssl_session_ptr = std::unique_ptr<SSL_SESSION, deleter<SSL_SESSION, SSL_SESSION_free>>;
 using bio_ptr = std::unique_ptr<BIO, deleter<BIO, BIO_free_all>>;
 using bio_method_ptr = std::unique_ptr<BIO_METHOD, deleter<BIO_METHOD, BIO_meth_free>>;
 using x509_ptr = std::unique_ptr<X509, deleter<X509, X509_free>>;
