@@ -24,7 +24,6 @@ struct record_scan {
     std::size_t whole = 0;   // bytes of whole records at the front, ready for the engine
     std::size_t missing = 0; // bytes still missing from the first incomplete record; 0 if none
     bool not_tls = false;    // after `whole`: a header no TLS peer can send
-    bool handshake_records = false; // `whole` holds a plaintext-typed handshake record
 };
 
 inline std::size_t record_body_size(std::span<const std::byte> header) noexcept {
@@ -75,11 +74,23 @@ inline record_scan scan_records(std::span<const std::byte> input,
             scan.missing = record - rest.size();
             return scan;
         }
-        scan.handshake_records |=
-            rest[0] == std::byte{static_cast<std::uint8_t>(content_type::handshake)};
         scan.whole += record;
     }
     return scan;
+}
+
+} // namespace secctx::tls::detail
+
+namespace secctx::tls::detail {
+
+// Whether `taken`, bytes an engine read from a record boundary on, includes the header of a
+// handshake record (the body need not follow: an engine may reject a record by its header).
+inline bool has_handshake_header(std::span<const std::byte> taken) noexcept {
+    for (std::size_t at = 0; at + record_header_size <= taken.size();
+         at += record_header_size + record_body_size(taken.subspan(at)))
+        if (taken[at] == std::byte{static_cast<std::uint8_t>(content_type::handshake)})
+            return true;
+    return false;
 }
 
 } // namespace secctx::tls::detail

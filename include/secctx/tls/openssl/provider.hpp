@@ -107,29 +107,43 @@ public:
         if (into.empty() || closed_by_peer_)
             return {
                 closed_by_peer_ ? provider_status::context_expired : provider_status::ok, 0, 0, {}};
-        const auto scan = tls::detail::scan_records(buffers.input().data());
-        if (scan.whole == 0 && buffers.input().size() != 0 && SSL_pending(ssl_.get()) == 0) {
-            const auto need = need_input(buffers, scan);
-            return {need.status, 0, need.missing_bytes, need.error};
+        for (;;) {
+            // A window of whole records, not all of a large input, is handed over per call.
+            const auto scan = tls::detail::scan_records(buffers.input().data(), decrypt_window);
+            if (scan.whole == 0 && buffers.input().size() != 0 && SSL_pending(ssl_.get()) == 0) {
+                const auto need = need_input(buffers, scan);
+                return {need.status, 0, need.missing_bytes, need.error};
+            }
+            std::size_t read = 0;
+            bool handshake_record_read = false;
+            const auto [rc, write_error] = engine_call(
+                buffers, scan.whole,
+                [&] { return SSL_read_ex(ssl_.get(), into.data(), into.size(), &read); },
+                [&](std::span<const std::byte> taken) {
+                    handshake_record_read = tls::detail::has_handshake_header(taken);
+                });
+            // TLS 1.2 has no handshake message after the handshake but renegotiation; OpenSSL
+            // answered it with a no_renegotiation alert, and secctx ends the connection. Only
+            // records the engine read count: data before one, and a cleartext handshake after
+            // close_notify (detach()), are not an attempt.
+            if (handshake_record_read && SSL_version(ssl_.get()) < TLS1_3_VERSION) {
+                abandon(errc::renegotiation_refused);
+                return {provider_status::error, 0, 0, error_};
+            }
+            if (rc == 1)
+                return {provider_status::ok, read, 0, {}};
+            const int reason = SSL_get_error(ssl_.get(), rc);
+            if (reason == SSL_ERROR_ZERO_RETURN && !write_error) {
+                closed_by_peer_ = true;
+                return {provider_status::context_expired, 0, 0, {}};
+            }
+            // The window held only post-handshake messages and more whole records wait.
+            if (reason == SSL_ERROR_WANT_READ && !write_error &&
+                tls::detail::scan_records(buffers.input().data(), 1).whole != 0)
+                continue;
+            const auto r = after_failed_call(buffers, rc, write_error);
+            return {r.status, 0, r.missing_bytes, r.error};
         }
-        std::size_t read = 0;
-        const auto [rc, write_error] = engine_call(buffers, scan.whole, [&] {
-            return SSL_read_ex(ssl_.get(), into.data(), into.size(), &read);
-        });
-        // TLS 1.2 has no handshake message after the handshake but renegotiation; OpenSSL
-        // answered it with a no_renegotiation alert, and secctx ends the connection.
-        if (scan.handshake_records && SSL_version(ssl_.get()) < TLS1_3_VERSION) {
-            abandon(errc::renegotiation_refused);
-            return {provider_status::error, 0, 0, error_};
-        }
-        if (rc == 1)
-            return {provider_status::ok, read, 0, {}};
-        if (SSL_get_error(ssl_.get(), rc) == SSL_ERROR_ZERO_RETURN && !write_error) {
-            closed_by_peer_ = true;
-            return {provider_status::context_expired, 0, 0, {}};
-        }
-        const auto r = after_failed_call(buffers, rc, write_error);
-        return {r.status, 0, r.missing_bytes, r.error};
     }
 
     // ApplyControlToken(SCHANNEL_SHUTDOWN): appends close_notify to buffers.output(). Reading
@@ -289,6 +303,13 @@ private:
     template <buffer_policy Buffers, class Call>
     std::pair<int, std::error_code> engine_call(Buffers& buffers, std::size_t readable,
                                                 Call call) noexcept {
+        return engine_call(buffers, readable, call, [](std::span<const std::byte>) {});
+    }
+
+    // The same, showing `taken` the input bytes the engine read before they are consumed.
+    template <buffer_policy Buffers, class Call, class Taken>
+    std::pair<int, std::error_code> engine_call(Buffers& buffers, std::size_t readable, Call call,
+                                                Taken taken) noexcept {
         auto& input = buffers.input();
         detail::bio_io io{input.data().first(readable),
                           0,
@@ -302,6 +323,7 @@ private:
             ERR_clear_error();
         const int rc = call();
         BIO_set_data(bio, nullptr);
+        taken(input.data().first(io.consumed));
         input.consume(io.consumed);
         return {rc, io.write_error};
     }
@@ -360,6 +382,10 @@ private:
     detail::ssl_ptr ssl_;
     std::error_code error_;
     unsigned long engine_error_ = 0;
+    // Four full records: enough for any read, small enough never to walk a large input twice.
+    static constexpr std::size_t decrypt_window =
+        4 * (tls::detail::record_header_size + 16384 + 256);
+
     long verify_result_ = X509_V_OK;
     bool closed_by_peer_ = false;
 };
