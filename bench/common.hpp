@@ -83,6 +83,8 @@ struct pki {
         client_config config;
         static_cast<tls_config&>(config) = common();
         config.trust.certificates = pem_source::from_memory(anchor.certificate_pem());
+        // Every variant makes full handshakes: no session is ever offered again.
+        config.resume_sessions = false;
         return config;
     }
 
