@@ -229,3 +229,31 @@ BOOST_AUTO_TEST_CASE(attributes_are_empty_after_a_failure) {
     BOOST_TEST(channel.attributes().protocol.empty());
     BOOST_TEST(channel.attributes().peer_chain.empty());
 }
+
+BOOST_AUTO_TEST_CASE(a_channel_from_an_unfinished_handshake_destroys_the_context) {
+    memory_link link;
+    test::client_handshake c{
+        client{credentials::client(test::client_config_trusting(test::pki::get().ca)), "localhost"},
+        link.client_end()};
+    BOOST_TEST((c.step().status == step_status::want_read)); // ClientHello sent, nothing back
+    basic_channel_for<test::client_handshake> channel{std::move(c)};
+    BOOST_TEST(channel.error() == errc::invalid_state);
+    BOOST_TEST(channel.provider().native_handle() == nullptr);
+    BOOST_TEST(channel.attributes().protocol.empty());
+}
+
+BOOST_AUTO_TEST_CASE(nothing_follows_our_close_notify_not_even_a_key_update) {
+    memory_link link;
+    test::client_handshake c{
+        client{credentials::client(test::client_config_trusting(test::pki::get().ca)), "localhost"},
+        link.client_end()};
+    test::server_handshake s{
+        server{credentials::server(test::server_config_for(test::pki::get().ecdsa_server))},
+        link.server_end()};
+    test::drive(c, s);
+    BOOST_TEST_REQUIRE(c.done());
+    basic_channel_for<test::client_handshake> channel{std::move(c)};
+    BOOST_TEST(!channel.shutdown_send());
+    BOOST_TEST(channel.update_keys(true) == errc::invalid_state);
+    BOOST_TEST(!channel.error()); // refused, not failed
+}

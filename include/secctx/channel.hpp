@@ -65,8 +65,10 @@ public:
     explicit basic_channel(basic_handshake<Role, Transport, Buffers, Metrics>&& handshake) noexcept
         : provider_(std::move(handshake.provider())), transport_(std::move(handshake.transport())),
           buffers_(std::move(handshake.buffers())) {
-        if (!handshake.done())
+        if (!handshake.done()) {
             error_ = handshake.error() ? handshake.error() : make_error_code(errc::invalid_state);
+            provider_.abandon(error_); // an unfinished context must not live on in a channel
+        }
     }
 
     // ---- message level ----
@@ -261,6 +263,8 @@ public:
     std::error_code update_keys(bool request_peer) noexcept {
         if (error_)
             return error_;
+        if (sent_close_)
+            return errc::invalid_state; // nothing may follow our close_notify
         const provider_result r = provider_.update_keys(buffers_, request_peer);
         if (r.status == provider_status::error)
             return r.error == errc::invalid_state ? r.error : fail(r.error);

@@ -76,13 +76,13 @@ public:
         case errc::peer_closed_during_handshake:
             return "the peer closed the connection before the handshake finished";
         case errc::timed_out:
-            return "the handshake deadline passed";
+            return "the deadline passed";
         case errc::handshake_too_large:
             return "the peer sent more handshake bytes than the limit allows";
         case errc::too_many_flights:
             return "the handshake took more flights than the limit allows";
         case errc::token_too_large:
-            return "a handshake token does not fit in the buffer policy's capacity";
+            return "a token or record does not fit in the buffer policy's capacity";
         case errc::record_too_large:
             return "the peer sent a TLS record larger than the protocol allows";
         case errc::out_of_memory:
@@ -112,7 +112,7 @@ public:
         case errc::not_tls:
             return "the peer does not speak TLS";
         case errc::peer_alert:
-            return "the peer aborted the handshake with an alert";
+            return "the peer aborted the connection with an alert";
         case errc::protocol_error:
             return "the peer violated the TLS protocol";
         case errc::invalid_configuration:

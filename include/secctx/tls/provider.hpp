@@ -79,10 +79,10 @@ concept security_provider =
 //   p.encrypt(plaintext, b) -> provider_result: all of `plaintext` becomes records appended to
 //       b.output() (at most 16 KiB of plaintext per record); ok or error.
 //   p.decrypt(b, into) -> decrypt_result: plaintext from the whole records at the front of
-//       b.input() into `into` (ok, bytes > 0); continue_needed / incomplete_message as in
-//       handshake(); context_expired once the peer's close_notify is read (bytes after it stay
-//       in b.input()); error. Post-handshake messages are handled inside, and what they owe the
-//       peer is appended to b.output().
+//       b.input() into `into` (ok, bytes > 0; ok with 0 only for an empty `into`); continue_needed
+//       / incomplete_message as in handshake(); context_expired once the peer's close_notify is
+//       read (bytes after it stay in b.input()); error. Post-handshake messages are handled inside,
+//       and what they owe the peer is appended to b.output().
 //   p.close(b) -> provider_result: appends close_notify to b.output().
 //   p.update_keys(b, request_peer) -> provider_result: a TLS 1.3 KeyUpdate in b.output().
 //   cp.pending_plaintext() -> std::size_t: plaintext decrypted and not yet handed out.
