@@ -8,6 +8,7 @@
 // The test sits in the middle: the client runs over one memory link, the server over another, and
 // the test relays the bytes in flight, deciding every cut. Expectations come from the test's own
 // parse of the record headers, never from the library's framing code.
+#include "support/channel.hpp"
 #include "support/drive.hpp"
 #include "support/pki.hpp"
 
@@ -28,9 +29,15 @@
 
 using namespace secctx;
 using test::bytes;
+using test::check_failed_for_good;
 using test::client_handshake;
+using test::concat;
+using test::credentials_for;
+using test::name_of;
+using test::random_bytes;
 using test::server_handshake;
 using test::text;
+using test::versions;
 
 namespace {
 
@@ -41,30 +48,6 @@ constexpr std::size_t header_size = 5;
 constexpr std::size_t max_fragment = 16384;
 constexpr std::uint8_t alert_type = 0x15;
 constexpr std::uint8_t application_data_type = 0x17;
-
-constexpr tls_version versions[] = {tls_version::tls1_3, tls_version::tls1_2};
-
-const char* name_of(tls_version version) {
-    return version == tls_version::tls1_3 ? "TLSv1.3" : "TLSv1.2";
-}
-
-struct credential_pair {
-    credentials client_creds;
-    credentials server_creds;
-};
-
-const credential_pair& credentials_for(tls_version version) {
-    static const auto make = [](tls_version v) {
-        const auto& p = test::pki::get();
-        auto config = test::server_config_for(p.ecdsa_server);
-        config.min_version = config.max_version = v;
-        return credential_pair{credentials::client(test::client_config_trusting(p.ca)),
-                               credentials::server(config)};
-    };
-    static const credential_pair tls13 = make(tls_version::tls1_3);
-    static const credential_pair tls12 = make(tls_version::tls1_2);
-    return version == tls_version::tls1_3 ? tls13 : tls12;
-}
 
 // ---- the test's own view of the wire ----
 
@@ -85,20 +68,6 @@ std::vector<record_info> parse_records(std::span<const std::byte> wire) {
     if (pos != wire.size())
         BOOST_ERROR("the wire holds a partial record after " << pos << " bytes");
     return records;
-}
-
-bytes random_bytes(std::size_t n, std::uint32_t seed) {
-    std::mt19937 rng(seed);
-    bytes out(n);
-    for (auto& b : out)
-        b = std::byte{static_cast<std::uint8_t>(rng())};
-    return out;
-}
-
-bytes concat(std::span<const std::byte> a, std::span<const std::byte> b) {
-    bytes out(a.begin(), a.end());
-    out.insert(out.end(), b.begin(), b.end());
-    return out;
 }
 
 // "equal", or where two byte strings part.
@@ -371,32 +340,6 @@ struct session {
         st.insert(st.end(), data.begin(), data.end());
     }
 };
-
-// After a failure the channel is spent: the context is gone and every call says the same.
-template <class Channel>
-void check_failed_for_good(Channel& channel, errc expected) {
-    BOOST_TEST_MESSAGE(text(channel.error()) << " (" << channel.error_detail() << ")");
-    BOOST_TEST(text(channel.error()) == text(expected));
-    BOOST_TEST(channel.provider().native_handle() == nullptr);
-    const bytes data = test::to_bytes("more");
-    const std::span<const std::byte> pieces[] = {data, data};
-    std::byte into[64];
-    for (int again = 0; again < 2; ++again) {
-        BOOST_TEST(text(channel.read_some(into).error) == text(expected));
-        BOOST_TEST(text(channel.read(into, clock::now() + std::chrono::seconds(5)).error) ==
-                   text(expected));
-        BOOST_TEST(text(channel.write_some(data).error) == text(expected));
-        BOOST_TEST(text(channel.write_some(pieces).error) == text(expected));
-        BOOST_TEST(text(channel.encrypt(data)) == text(expected));
-        const decrypt_result d = channel.decrypt(into);
-        BOOST_TEST((d.status == provider_status::error));
-        BOOST_TEST(text(d.error) == text(expected));
-        BOOST_TEST(text(channel.flush()) == text(expected));
-        BOOST_TEST(text(channel.update_keys(false)) == text(expected));
-        BOOST_TEST(text(channel.shutdown(clock::now() + std::chrono::seconds(5))) ==
-                   text(expected));
-    }
-}
 
 template <class Channel>
 bytes encrypted(Channel& channel, std::span<const std::byte> plaintext) {

@@ -5,6 +5,7 @@
 //
 // A client and a server channel share one memory link; the blocking calls wait on it with
 // deadlines, so no test can hang.
+#include "support/channel.hpp"
 #include "support/drive.hpp"
 #include "support/pki.hpp"
 
@@ -20,9 +21,15 @@
 
 using namespace secctx;
 using test::bytes;
+using test::check_failed_for_good;
 using test::client_handshake;
+using test::concat;
+using test::credentials_for;
+using test::name_of;
+using test::random_bytes;
 using test::server_handshake;
 using test::text;
+using test::versions;
 
 namespace {
 
@@ -30,46 +37,8 @@ using client_channel = basic_channel_for<client_handshake>;
 using server_channel = basic_channel_for<server_handshake>;
 using namespace std::chrono_literals;
 
-constexpr tls_version versions[] = {tls_version::tls1_3, tls_version::tls1_2};
-
-const char* name_of(tls_version version) {
-    return version == tls_version::tls1_3 ? "TLSv1.3" : "TLSv1.2";
-}
-
 clock::time_point soon() {
     return clock::now() + 10s;
-}
-
-struct credential_pair {
-    credentials client_creds;
-    credentials server_creds;
-};
-
-const credential_pair& credentials_for(tls_version version) {
-    static const auto make = [](tls_version v) {
-        const auto& p = test::pki::get();
-        auto config = test::server_config_for(p.ecdsa_server);
-        config.min_version = config.max_version = v;
-        return credential_pair{credentials::client(test::client_config_trusting(p.ca)),
-                               credentials::server(config)};
-    };
-    static const credential_pair tls13 = make(tls_version::tls1_3);
-    static const credential_pair tls12 = make(tls_version::tls1_2);
-    return version == tls_version::tls1_3 ? tls13 : tls12;
-}
-
-bytes random_bytes(std::size_t n, std::uint32_t seed) {
-    std::mt19937 rng(seed);
-    bytes out(n);
-    for (auto& b : out)
-        b = std::byte{static_cast<std::uint8_t>(rng())};
-    return out;
-}
-
-bytes concat(std::span<const std::byte> a, std::span<const std::byte> b) {
-    bytes out(a.begin(), a.end());
-    out.insert(out.end(), b.begin(), b.end());
-    return out;
 }
 
 bool same(std::span<const std::byte> a, std::span<const std::byte> b) {
@@ -130,28 +99,6 @@ bytes encrypted(Channel& channel, std::span<const std::byte> plaintext) {
     bytes wire = test::to_bytes(output.data());
     output.consume(output.size());
     return wire;
-}
-
-// After a failure the channel is spent: the context is gone and every call says the same.
-template <class Channel>
-void check_failed_for_good(Channel& channel, errc expected) {
-    BOOST_TEST(text(channel.error()) == text(expected));
-    BOOST_TEST(channel.provider().native_handle() == nullptr);
-    const bytes data = test::to_bytes("more");
-    const std::span<const std::byte> pieces[] = {data, data};
-    std::byte into[64];
-    for (int again = 0; again < 2; ++again) {
-        BOOST_TEST(text(channel.read_some(into).error) == text(expected));
-        BOOST_TEST(text(channel.read(into, soon()).error) == text(expected));
-        BOOST_TEST(text(channel.write_some(data).error) == text(expected));
-        BOOST_TEST(text(channel.write_some(pieces).error) == text(expected));
-        BOOST_TEST(text(channel.encrypt(data)) == text(expected));
-        BOOST_TEST(text(channel.decrypt(into).error) == text(expected));
-        BOOST_TEST(text(channel.flush()) == text(expected));
-        BOOST_TEST(text(channel.shutdown_send()) == text(expected));
-        BOOST_TEST(text(channel.update_keys(false)) == text(expected));
-        BOOST_TEST(text(channel.shutdown(soon())) == text(expected));
-    }
 }
 
 // After the peer's close_notify, every read says end_of_stream, and nothing failed.

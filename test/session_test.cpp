@@ -22,6 +22,7 @@
 using namespace secctx;
 using namespace std::chrono_literals;
 using test::client_handshake;
+using test::name_of;
 using test::server_handshake;
 using test::text;
 
@@ -50,10 +51,6 @@ server_config server_settings(tls_version version) {
 
 clock::time_point soon() {
     return clock::now() + 5s;
-}
-
-const char* name_of(tls_version version) {
-    return version == tls_version::tls1_3 ? "TLS 1.3" : "TLS 1.2";
 }
 
 constexpr tls_version both_versions[] = {tls_version::tls1_3, tls_version::tls1_2};

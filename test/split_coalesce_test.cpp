@@ -37,36 +37,15 @@ inline std::ostream& boost_test_print_type(std::ostream& os, extra_owner o) {
 using namespace secctx;
 using test::bytes;
 using test::client_handshake;
+using test::concat;
+using test::credentials_for;
+using test::name_of;
 using test::server_handshake;
 using test::text;
 
 namespace {
 
 constexpr std::size_t header_size = 5;
-
-struct credential_pair {
-    credentials client_creds;
-    credentials server_creds;
-};
-
-credential_pair make_credentials(tls_version max_version) {
-    const auto& p = test::pki::get();
-    auto server_config = test::server_config_for(p.ecdsa_server);
-    server_config.max_version = max_version;
-    return {credentials::client(test::client_config_trusting(p.ca)),
-            credentials::server(server_config)};
-}
-
-// Built once per version: every handshake below shares them (SSL_CTX setup is not what we test).
-const credential_pair& credentials_for(tls_version version) {
-    static const credential_pair tls13 = make_credentials(tls_version::tls1_3);
-    static const credential_pair tls12 = make_credentials(tls_version::tls1_2);
-    return version == tls_version::tls1_3 ? tls13 : tls12;
-}
-
-const char* name_of(tls_version version) {
-    return version == tls_version::tls1_3 ? "TLSv1.3" : "TLSv1.2";
-}
 
 enum class side { client, server };
 
@@ -364,12 +343,6 @@ bytes application_record(std::size_t body, std::uint8_t fill) {
     for (std::size_t i = 0; i < body; ++i)
         record.push_back(std::byte{static_cast<std::uint8_t>(fill + i * 7)});
     return record;
-}
-
-bytes concat(std::span<const std::byte> a, std::span<const std::byte> b) {
-    bytes out(a.begin(), a.end());
-    out.insert(out.end(), b.begin(), b.end());
-    return out;
 }
 
 // The index of the last handshake flight that `to` receives.

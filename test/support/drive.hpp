@@ -3,7 +3,9 @@
 
 #include "secctx/secctx.hpp"
 
+#include <cstdint>
 #include <cstring>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +17,26 @@ using bytes = std::vector<std::byte>;
 
 using client_handshake = basic_handshake<client, memory_transport, dynamic_buffer>;
 using server_handshake = basic_handshake<server, memory_transport, dynamic_buffer>;
+
+inline constexpr tls_version versions[] = {tls_version::tls1_3, tls_version::tls1_2};
+
+inline const char* name_of(tls_version version) {
+    return version == tls_version::tls1_3 ? "TLSv1.3" : "TLSv1.2";
+}
+
+inline bytes random_bytes(std::size_t n, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    bytes out(n);
+    for (auto& b : out)
+        b = std::byte{static_cast<std::uint8_t>(rng())};
+    return out;
+}
+
+inline bytes concat(std::span<const std::byte> a, std::span<const std::byte> b) {
+    bytes out(a.begin(), a.end());
+    out.insert(out.end(), b.begin(), b.end());
+    return out;
+}
 
 // "secctx: the peer's certificate has expired": comparable and readable in a failure message.
 inline std::string text(std::error_code ec) {

@@ -50,4 +50,24 @@ inline client_config client_config_trusting(const throwaway_ca& ca) {
     return config;
 }
 
+// Client and server credentials whose handshakes negotiate exactly `version`, built once per
+// version and shared by every test of the process (SSL_CTX setup is not what the tests test).
+struct credential_pair {
+    credentials client_creds;
+    credentials server_creds;
+};
+
+inline const credential_pair& credentials_for(tls_version version) {
+    static const auto make = [](tls_version v) {
+        const auto& p = pki::get();
+        auto config = server_config_for(p.ecdsa_server);
+        config.min_version = config.max_version = v;
+        return credential_pair{credentials::client(client_config_trusting(p.ca)),
+                               credentials::server(config)};
+    };
+    static const credential_pair tls13 = make(tls_version::tls1_3);
+    static const credential_pair tls12 = make(tls_version::tls1_2);
+    return version == tls_version::tls1_3 ? tls13 : tls12;
+}
+
 } // namespace secctx::test
