@@ -3,6 +3,7 @@
 // by s_client.
 #include "support/drive.hpp"
 #include "support/fd_transport.hpp"
+#include "support/peers.hpp"
 #include "support/pki.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -18,53 +19,14 @@
 #include <string>
 
 using namespace secctx;
+using test::free_port;
+using test::run;
 using test::text;
 namespace fs = std::filesystem;
 
 namespace {
 
 using socket_client = basic_handshake<client, test::fd_transport, dynamic_buffer>;
-
-// A directory of PEM files for the openssl command line, removed at the end.
-struct pem_files {
-    pem_files()
-        : directory(fs::temp_directory_path() /
-                    ("secctx-attributes-" + std::to_string(::getpid()))) {
-        fs::create_directories(directory);
-    }
-    ~pem_files() { fs::remove_all(directory); }
-
-    std::string write(const std::string& name, const std::string& pem) const {
-        const auto path = directory / name;
-        std::ofstream(path) << pem;
-        return path.string();
-    }
-
-    fs::path directory;
-};
-
-unsigned short free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), size);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
-
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    BOOST_TEST_REQUIRE(pipe != nullptr);
-    std::array<char, 4096> chunk{};
-    while (const std::size_t n = std::fread(chunk.data(), 1, chunk.size(), pipe))
-        out.append(chunk.data(), n);
-    ::pclose(pipe);
-    return out;
-}
 
 // "key: value" and "key=value" lines of s_client's report, by key.
 std::map<std::string, std::string> report_lines(const std::string& report) {
@@ -123,7 +85,7 @@ const issued_certificate& rsa() {
 BOOST_AUTO_TEST_CASE(attributes_match_what_openssl_s_client_reports_for_the_same_server) {
     const server_case cases[] = {{"TLS 1.3, ECDSA", "-tls1_3", ecdsa},
                                  {"TLS 1.2, RSA", "-tls1_2", rsa}};
-    const pem_files files;
+    const test::pem_files files("attributes");
     const auto ca = files.write("ca.pem", test::pki::get().ca.certificate_pem());
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.name) {

@@ -1,0 +1,71 @@
+// What the secctx tool's commands share: option parsing, credentials from files, list splitting.
+#pragma once
+
+#include "secctx/secctx.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace secctx::tool {
+
+// "--name value" options and "--flag" switches; anything else is an error.
+class options {
+public:
+    options(int argc, char** argv, std::initializer_list<std::string_view> with_value,
+            std::initializer_list<std::string_view> switches) {
+        for (int i = 0; i < argc; ++i) {
+            const std::string_view arg = argv[i];
+            if (std::find(with_value.begin(), with_value.end(), arg) != with_value.end() &&
+                i + 1 < argc) {
+                values_[std::string(arg)] = argv[++i];
+            } else if (std::find(switches.begin(), switches.end(), arg) != switches.end()) {
+                values_[std::string(arg)] = "";
+            } else {
+                error_ = "unknown or incomplete option '" + std::string(arg) + "'";
+                return;
+            }
+        }
+    }
+
+    const std::string& error() const noexcept { return error_; }
+    bool has(const std::string& name) const { return values_.count(name) != 0; }
+    std::string get(const std::string& name, std::string fallback = {}) const {
+        const auto found = values_.find(name);
+        return found == values_.end() ? fallback : found->second;
+    }
+    // A non-negative number, or `fallback`; a malformed one sets error().
+    long number(const std::string& name, long fallback) {
+        if (!has(name))
+            return fallback;
+        const std::string text = get(name);
+        long value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end != text.data() + text.size() || value < 0)
+            error_ = name + " takes a non-negative number";
+        return value;
+    }
+
+private:
+    std::map<std::string, std::string> values_;
+    std::string error_;
+};
+
+inline std::vector<std::string> split_list(std::string_view list) {
+    std::vector<std::string> names;
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        names.emplace_back(list.substr(0, comma));
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+    return names;
+}
+
+inline std::string describe(const std::error_code& ec, const std::string& detail) {
+    return ec.message() + (detail.empty() ? "" : " (" + detail + ")");
+}
+
+} // namespace secctx::tool
