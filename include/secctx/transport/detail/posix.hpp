@@ -55,10 +55,14 @@ inline std::error_code poll_until(int fd, short events, clock::time_point deadli
     for (;;) {
         int ms = -1;
         if (deadline != clock::time_point::max()) {
-            const auto left =
-                std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
-            // Long waits are cut into pieces of a minute, so the int never overflows.
-            ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
+            const auto now = clock::now();
+            // Long waits are cut into pieces of a minute, so the int never overflows (and a
+            // deadline already past is never subtracted from, whatever its value).
+            ms = deadline <= now
+                     ? 0
+                     : static_cast<int>(std::min<long long>(
+                           std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count(),
+                           60'000));
         }
         const int r = ::poll(&p, 1, ms);
         if (r > 0) {
