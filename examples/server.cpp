@@ -18,7 +18,7 @@ namespace secctx::tool {
 
 namespace {
 
-using server_handshake = basic_handshake<server, socket_transport, dynamic_buffer, record_metrics>;
+using server_handshake = basic_handshake<server, socket_transport, dynamic_buffer>;
 using server_channel = basic_channel_for<server_handshake>;
 
 enum class mode { echo, http };
@@ -85,6 +85,8 @@ private:
 
 struct connection {
     std::string peer;
+    std::string summary; // what the handshake negotiated, for the connection's log line
+    clock::time_point accepted;
     clock::time_point deadline;
     std::optional<server_handshake> handshake;
     std::optional<server_channel> channel;
@@ -141,11 +143,19 @@ private:
                              connections_.size());
                 continue; // the socket closes here
             }
-            auto& c = connections_.emplace_back(connection{
-                peer, {}, {}, {}, responder(settings_.answer), {}, false, socket.native_handle()});
+            auto& c = connections_.emplace_back(connection{peer,
+                                                           {},
+                                                           clock::now(),
+                                                           {},
+                                                           {},
+                                                           {},
+                                                           responder(settings_.answer),
+                                                           {},
+                                                           false,
+                                                           socket.native_handle()});
             handshake_limits limits;
             limits.timeout = settings_.handshake_timeout;
-            c.deadline = clock::now() + settings_.handshake_timeout;
+            c.deadline = c.accepted + settings_.handshake_timeout;
             c.handshake.emplace(server{credentials_}, std::move(socket), dynamic_buffer(), limits);
             watch(c.fd, EPOLLIN, &c, EPOLL_CTL_ADD);
             serve(c);
@@ -176,17 +186,13 @@ private:
         case step_status::done:
             break;
         }
-        const auto m = c.handshake->metrics();
         const auto& p = c.handshake->provider();
-        std::fprintf(stderr, "%s %.*s %.*s alpn=%.*s handshake %lld us%s\n", c.peer.c_str(),
-                     static_cast<int>(p.protocol().size()), p.protocol().data(),
-                     static_cast<int>(p.cipher().size()), p.cipher().data(),
-                     static_cast<int>(p.alpn().empty() ? 1 : p.alpn().size()),
-                     p.alpn().empty() ? "-" : p.alpn().data(),
-                     static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                m.timings.computing + m.timings.waiting)
-                                                .count()),
-                     m.resumed ? " resumed" : "");
+        const auto elapsed =
+            std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - c.accepted);
+        c.summary = std::string(p.protocol()) + " " + std::string(p.cipher()) +
+                    " alpn=" + (p.alpn().empty() ? std::string("-") : std::string(p.alpn())) +
+                    " handshake " + std::to_string(elapsed.count()) + " us" +
+                    (p.resumed() ? " resumed" : "");
         c.channel.emplace(std::move(*c.handshake));
         c.handshake.reset();
         advance_channel(c);
@@ -237,7 +243,7 @@ private:
     void finish(connection& c, const std::string& why) {
         if (c.closing && c.channel && !c.channel->error())
             c.channel->shutdown_send();
-        std::fprintf(stderr, "%s %s\n", c.peer.c_str(), why.c_str());
+        std::fprintf(stderr, "%s %s; %s\n", c.peer.c_str(), c.summary.c_str(), why.c_str());
         drop(c);
     }
 
@@ -287,9 +293,13 @@ int serve_stdio(const credentials& creds, const settings& s) {
     std::byte buffer[16384];
     for (;;) {
         const io_result r = channel.read(buffer, clock::time_point::max());
+        if (r.error == errc::end_of_stream) {
+            std::fprintf(stderr, "stdio closed by the peer (close_notify)\n");
+            return channel.shutdown_send() ? 1 : 0;
+        }
         if (r.error) {
-            std::fprintf(stderr, "stdio %s\n", r.error.message().c_str());
-            return r.error == errc::end_of_stream ? 0 : 1;
+            std::fprintf(stderr, "stdio %s\n", describe(r.error, channel.error_detail()).c_str());
+            return 1;
         }
         std::string out;
         const bool close = reply.answer({reinterpret_cast<const char*>(buffer), r.bytes}, out);

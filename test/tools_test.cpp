@@ -1,7 +1,13 @@
 // `secctx server` and `secctx client` against peers no one here wrote: openssl s_client and
 // s_server, gnutls-cli and gnutls-serv, curl. Loopback only; every run bounded by `timeout`.
+#include "support/drive.hpp"
 #include "support/peers.hpp"
 #include "support/pki.hpp"
+
+#include "secctx/transport/pipe.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -177,6 +183,45 @@ BOOST_AUTO_TEST_CASE(connections_over_the_limit_are_refused_at_once) {
     BOOST_TEST(client("--ca " + ca + " --servername localhost --send x --timeout 3000", out) != 0,
                out);
     BOOST_TEST(wait_for_log("refused: too many connections"));
+}
+
+BOOST_AUTO_TEST_CASE(stdio_mode_speaks_tls_on_its_own_stdin_and_stdout) {
+    int to_server[2], from_server[2];
+    BOOST_TEST_REQUIRE(::pipe2(to_server, O_CLOEXEC) == 0);
+    BOOST_TEST_REQUIRE(::pipe2(from_server, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, to_server[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, from_server[1], 1);
+    const std::string log_redirect = log;
+    posix_spawn_file_actions_addopen(&actions, 2, log_redirect.c_str(), O_WRONLY | O_CREAT, 0600);
+    std::string arguments[] = {tool,     "server", "--stdio", "--mode", "echo",
+                               "--cert", cert,     "--key",   key};
+    char* argv[std::size(arguments) + 1] = {};
+    for (std::size_t i = 0; i < std::size(arguments); ++i)
+        argv[i] = arguments[i].data();
+    pid_t child = 0;
+    BOOST_TEST_REQUIRE(::posix_spawn(&child, tool.c_str(), &actions, nullptr, argv, environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(to_server[0]);
+    ::close(from_server[1]);
+
+    using pipe_client = basic_handshake<secctx::client, pipe_transport, dynamic_buffer>;
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    pipe_client handshake{
+        secctx::client{test::credentials_for(tls_version::tls1_3).client_creds, "localhost"},
+        pipe_transport(from_server[0], to_server[1])};
+    BOOST_TEST_REQUIRE(test::text(handshake.run(deadline)) == "success", handshake.error_detail());
+    basic_channel_for<pipe_client> channel{std::move(handshake)};
+    const std::string hello = "over the child's stdin and stdout";
+    BOOST_TEST(!channel.write_all(std::as_bytes(std::span(hello)), deadline));
+    std::string echoed(hello.size(), '\0');
+    BOOST_TEST(!channel.read_exactly(std::as_writable_bytes(std::span(echoed)), deadline));
+    BOOST_TEST(echoed == hello);
+    BOOST_TEST(!channel.shutdown(deadline)); // the child answers close_notify and exits
+    int status = 0;
+    BOOST_TEST(::waitpid(child, &status, 0) == child);
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), server_log());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
