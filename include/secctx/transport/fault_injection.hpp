@@ -25,6 +25,7 @@
 #include <chrono>
 #include <limits>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace secctx {

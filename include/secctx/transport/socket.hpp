@@ -29,6 +29,7 @@
 #include <sys/un.h>
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
