@@ -1,8 +1,9 @@
 // The secure channel's attributes (QueryContextAttributes) against what `openssl s_client`
 // reports for the same peer: a real `openssl s_server` on loopback, asked once by secctx and once
 // by s_client.
+#include "secctx/transport/socket.hpp"
+
 #include "support/drive.hpp"
-#include "support/fd_transport.hpp"
 #include "support/peers.hpp"
 #include "support/pki.hpp"
 
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 
 using namespace secctx;
 using test::free_port;
@@ -26,7 +28,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using socket_client = basic_handshake<client, test::fd_transport, dynamic_buffer>;
+using socket_client = basic_handshake<client, socket_transport, dynamic_buffer>;
+
+// Connects to 127.0.0.1:port by `deadline`: s_server starts in the background, and until it
+// listens the connection is refused.
+std::error_code connect_when_listening(unsigned short port, clock::time_point deadline,
+                                       socket_transport& out) {
+    for (;;) {
+        const std::error_code ec = connect_tcp("127.0.0.1", port, deadline, out);
+        if (ec != std::errc::connection_refused || clock::now() >= deadline)
+            return ec;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
 
 // "key: value" and "key=value" lines of s_client's report, by key.
 std::map<std::string, std::string> report_lines(const std::string& report) {
@@ -100,8 +114,8 @@ BOOST_AUTO_TEST_CASE(attributes_match_what_openssl_s_client_reports_for_the_same
             BOOST_TEST_REQUIRE(std::system(server.c_str()) == 0);
 
             const auto deadline = clock::now() + std::chrono::seconds(10);
-            test::fd_transport socket(-1);
-            BOOST_TEST_REQUIRE(!test::fd_transport::connect_loopback(port, deadline, socket));
+            socket_transport socket;
+            BOOST_TEST_REQUIRE(!connect_when_listening(port, deadline, socket));
             auto config = test::client_config_trusting(test::pki::get().ca);
             config.alpn = {"h2"};
             socket_client handshake{client{credentials::client(config), "localhost"},
