@@ -3,6 +3,12 @@
 // and what it cost.
 #include "tool.hpp"
 
+#include "secctx/transport/pipe.hpp"
+#include "secctx/transport/socket.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +35,8 @@ commands:
         then runs a client and a server handshake over each transport:
           memory/stepped  both ends stepped from one thread (non-blocking step())
           memory/threads  each end blocking in run() on its own thread
+          socket/tcp      the same over a TCP connection on 127.0.0.1 (socket_transport)
+          pipe/threads    the same over two pipes, one each way (pipe_transport)
         and prints, per transport and TLS version: protocol, cipher, ALPN, round trips, bytes each
         way (the client's view), flights, whether a HelloRetryRequest happened, whether the
         session was resumed, and wall-clock, computing (inside the provider) and waiting (for
@@ -183,11 +191,13 @@ outcome run_stepped(const credentials& client_creds, const credentials& server_c
     return out;
 }
 
-outcome run_threads(const credentials& client_creds, const credentials& server_creds) {
+// Both ends blocking in run() on their own threads, over any transport pair.
+template <class Transport>
+outcome run_pair(const credentials& client_creds, const credentials& server_creds,
+                 Transport client_end, Transport server_end) {
     outcome out;
-    memory_link link;
-    client_handshake<memory_transport> c{client{client_creds, "localhost"}, link.client_end()};
-    server_handshake<memory_transport> s{server{server_creds}, link.server_end()};
+    client_handshake<Transport> c{client{client_creds, "localhost"}, std::move(client_end)};
+    server_handshake<Transport> s{server{server_creds}, std::move(server_end)};
     const auto deadline = clock::now() + std::chrono::seconds(10);
     const auto start = std::chrono::steady_clock::now();
     std::thread server_thread([&] { s.run(deadline); });
@@ -198,6 +208,51 @@ outcome run_threads(const credentials& client_creds, const credentials& server_c
     if (!out.error)
         exchange(out, std::move(c), std::move(s), true);
     return out;
+}
+
+outcome run_threads(const credentials& client_creds, const credentials& server_creds) {
+    memory_link link;
+    return run_pair(client_creds, server_creds, link.client_end(), link.server_end());
+}
+
+outcome run_socket(const credentials& client_creds, const credentials& server_creds) {
+    outcome out;
+    socket_listener listener;
+    socket_transport client_end, server_end;
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    if (const auto ec = socket_listener::listen_tcp("127.0.0.1:0", listener)) {
+        out.error = ec;
+        out.detail = "listen on 127.0.0.1";
+    } else if (const auto ec = connect_tcp("127.0.0.1", listener.port(), deadline, client_end)) {
+        out.error = ec;
+        out.detail = "connect to 127.0.0.1";
+    } else if (const auto ec = listener.accept(server_end, deadline)) {
+        out.error = ec;
+        out.detail = "accept";
+    }
+    if (out.error)
+        return out;
+    return run_pair(client_creds, server_creds, std::move(client_end), std::move(server_end));
+}
+
+outcome run_pipes(const credentials& client_creds, const credentials& server_creds) {
+    int to_server[2], to_client[2];
+    if (::pipe2(to_server, O_CLOEXEC) != 0) {
+        outcome out;
+        out.error = std::error_code(errno, std::system_category());
+        out.detail = "pipe";
+        return out;
+    }
+    if (::pipe2(to_client, O_CLOEXEC) != 0) {
+        outcome out;
+        out.error = std::error_code(errno, std::system_category());
+        out.detail = "pipe";
+        ::close(to_server[0]);
+        ::close(to_server[1]);
+        return out;
+    }
+    return run_pair(client_creds, server_creds, pipe_transport(to_client[0], to_server[1]),
+                    pipe_transport(to_server[0], to_client[1]));
 }
 
 int demo(int argc, char** argv) {
@@ -249,7 +304,10 @@ int demo(int argc, char** argv) {
         const struct {
             const char* name;
             outcome (*run)(const credentials&, const credentials&);
-        } transports[] = {{"memory/stepped", run_stepped}, {"memory/threads", run_threads}};
+        } transports[] = {{"memory/stepped", run_stepped},
+                          {"memory/threads", run_threads},
+                          {"socket/tcp", run_socket},
+                          {"pipe/threads", run_pipes}};
         for (const auto& t : transports) {
             const outcome o = t.run(client_creds, server_creds);
             if (o.error) {
