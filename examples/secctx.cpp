@@ -7,6 +7,7 @@
 #include "secctx/transport/socket.hpp"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -36,7 +37,7 @@ commands:
           memory/stepped  both ends stepped from one thread (non-blocking step())
           memory/threads  each end blocking in run() on its own thread
           socket/tcp      the same over a TCP connection on 127.0.0.1 (socket_transport)
-          pipe/threads    the same over two pipes, one each way (pipe_transport)
+          pipe/child      the server in a child process, a pipe each way (pipe_transport)
         and prints, per transport and TLS version: protocol, cipher, ALPN, round trips, bytes each
         way (the client's view), flights, whether a HelloRetryRequest happened, whether the
         session was resumed, and wall-clock, computing (inside the provider) and waiting (for
@@ -85,6 +86,15 @@ struct outcome {
     microseconds elapsed{0};
 };
 
+// What the client's handshake negotiated and cost.
+template <class Client>
+void negotiated(outcome& out, Client& c) {
+    out.protocol = c.provider().protocol();
+    out.cipher = c.provider().cipher();
+    out.alpn = c.provider().alpn();
+    out.client_metrics = c.metrics();
+}
+
 template <class Client, class Server>
 void describe(outcome& out, Client& c, Server& s) {
     const auto& failed = c.error() ? static_cast<const std::error_code&>(c.error()) : s.error();
@@ -93,10 +103,7 @@ void describe(outcome& out, Client& c, Server& s) {
         out.detail = c.error() ? c.error_detail() : s.error_detail();
         return;
     }
-    out.protocol = c.provider().protocol();
-    out.cipher = c.provider().cipher();
-    out.alpn = c.provider().alpn();
-    out.client_metrics = c.metrics();
+    negotiated(out, c);
 }
 
 std::vector<std::byte> message() {
@@ -106,8 +113,63 @@ std::vector<std::byte> message() {
     return bytes;
 }
 
-// After the handshake: the client sends a message, the server echoes it, both check it byte for
-// byte, then each side sends close_notify and reads the other's (a clean end, not a truncation).
+// The conversation after the handshake: the client sends a message, the server echoes it, both
+// check it byte for byte, then each side sends close_notify and reads the other's (a clean end,
+// not a truncation). Each part blocks only on bytes the other side has already sent, so the parts
+// can take turns on one thread, run on two, or in two processes.
+template <class Channel>
+std::error_code echo_once(Channel& server_side, std::vector<std::byte>& received,
+                          clock::time_point deadline) {
+    if (const auto ec = server_side.read_exactly(received, deadline))
+        return ec;
+    return server_side.write_all(received, deadline);
+}
+
+template <class Channel>
+std::error_code read_then_close(Channel& channel, std::vector<std::byte>& into,
+                                clock::time_point deadline) {
+    if (const auto ec = channel.read_exactly(into, deadline))
+        return ec;
+    return channel.shutdown_send();
+}
+
+template <class Channel>
+std::error_code expect_close(Channel& channel, clock::time_point deadline) {
+    std::byte rest[1];
+    const io_result r = channel.read(rest, deadline);
+    return r.error == errc::end_of_stream
+               ? std::error_code()
+               : (r.error ? r.error : make_error_code(errc::protocol_error));
+}
+
+// The server's whole part: echo, then close after the client did.
+template <class Channel>
+std::error_code serve_conversation(Channel& server_side, clock::time_point deadline) {
+    std::vector<std::byte> received(message_size);
+    if (const auto ec = echo_once(server_side, received, deadline))
+        return ec;
+    if (const auto ec = expect_close(server_side, deadline))
+        return ec;
+    return server_side.shutdown_send();
+}
+
+// The client's whole part: send, check the echo, close, see the server close.
+template <class Channel>
+std::error_code client_conversation(Channel& client_side, clock::time_point deadline) {
+    const auto sent = message();
+    std::vector<std::byte> echoed(sent.size());
+    if (const auto ec = client_side.write_all(sent, deadline))
+        return ec;
+    if (const auto ec = read_then_close(client_side, echoed, deadline))
+        return ec;
+    if (echoed != sent)
+        return errc::protocol_error;
+    return expect_close(client_side, deadline);
+}
+
+const std::string conversation_done =
+    std::to_string(message_size / 1024) + " KiB each way, byte-exact; close_notify both ways";
+
 // With `two_threads`, each side runs on its own thread; otherwise they take turns on this one.
 template <class Client, class Server>
 void exchange(outcome& out, Client&& client_handshake, Server&& server_handshake,
@@ -115,59 +177,32 @@ void exchange(outcome& out, Client&& client_handshake, Server&& server_handshake
     basic_channel_for<std::remove_cvref_t<Client>> c{std::move(client_handshake)};
     basic_channel_for<std::remove_cvref_t<Server>> s{std::move(server_handshake)};
     const auto deadline = clock::now() + std::chrono::seconds(10);
-    const auto sent = message();
-    std::vector<std::byte> echoed(sent.size()), received(sent.size());
-    std::byte rest[1];
     std::error_code client_error, server_error;
-    // Each step blocks only on bytes the other side has already sent, so the steps can also
-    // take turns on one thread.
-    const auto client_send = [&] { client_error = c.write_all(sent, deadline); };
-    const auto server_echo = [&] {
-        server_error = s.read_exactly(received, deadline);
-        if (!server_error)
-            server_error = s.write_all(received, deadline);
-    };
-    const auto client_read_and_close = [&] {
-        if (!client_error)
-            client_error = c.read_exactly(echoed, deadline);
-        if (!client_error)
-            client_error = c.shutdown_send();
-    };
-    const auto server_finish = [&] {
-        if (!server_error && s.read(rest, deadline).error != errc::end_of_stream)
-            server_error = errc::protocol_error;
-        if (!server_error)
-            server_error = s.shutdown_send();
-    };
-    const auto client_finish = [&] {
-        if (!client_error && c.read(rest, deadline).error != errc::end_of_stream)
-            client_error = errc::protocol_error;
-    };
     if (two_threads) {
-        std::thread server_thread([&] {
-            server_echo();
-            server_finish();
-        });
-        client_send();
-        client_read_and_close();
-        client_finish();
+        std::thread server_thread([&] { server_error = serve_conversation(s, deadline); });
+        client_error = client_conversation(c, deadline);
         server_thread.join();
     } else {
-        client_send();
-        server_echo();
-        client_read_and_close();
-        server_finish();
-        client_finish();
+        const auto sent = message();
+        std::vector<std::byte> echoed(sent.size()), received(sent.size());
+        client_error = c.write_all(sent, deadline);
+        server_error = echo_once(s, received, deadline);
+        if (!client_error)
+            client_error = read_then_close(c, echoed, deadline);
+        if (!server_error)
+            server_error = expect_close(s, deadline);
+        if (!server_error)
+            server_error = s.shutdown_send();
+        if (!client_error)
+            client_error =
+                echoed == sent ? expect_close(c, deadline) : make_error_code(errc::protocol_error);
     }
-    if (client_error || server_error || echoed != sent) {
+    if (client_error || server_error) {
         out.error = client_error ? client_error : server_error;
-        if (!out.error)
-            out.error = errc::protocol_error;
         out.detail = "data exchange: " + (client_error ? c.error_detail() : s.error_detail());
         return;
     }
-    out.exchange =
-        std::to_string(message_size / 1024) + " KiB each way, byte-exact; close_notify both ways";
+    out.exchange = conversation_done;
 }
 
 outcome run_stepped(const credentials& client_creds, const credentials& server_creds) {
@@ -235,24 +270,60 @@ outcome run_socket(const credentials& client_creds, const credentials& server_cr
     return run_pair(client_creds, server_creds, std::move(client_end), std::move(server_end));
 }
 
-outcome run_pipes(const credentials& client_creds, const credentials& server_creds) {
+// The server in a child process, over a pipe each way: the client's view is reported.
+outcome run_child(const credentials& client_creds, const credentials& server_creds) {
+    outcome out;
     int to_server[2], to_client[2];
-    if (::pipe2(to_server, O_CLOEXEC) != 0) {
-        outcome out;
+    if (::pipe2(to_server, O_CLOEXEC) != 0 || ::pipe2(to_client, O_CLOEXEC) != 0) {
         out.error = std::error_code(errno, std::system_category());
         out.detail = "pipe";
         return out;
     }
-    if (::pipe2(to_client, O_CLOEXEC) != 0) {
-        outcome out;
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    const pid_t child = ::fork();
+    if (child < 0) {
         out.error = std::error_code(errno, std::system_category());
-        out.detail = "pipe";
-        ::close(to_server[0]);
+        out.detail = "fork";
+        return out;
+    }
+    if (child == 0) {
         ::close(to_server[1]);
-        return out;
+        ::close(to_client[0]);
+        server_handshake<pipe_transport> s{server{server_creds},
+                                           pipe_transport(to_server[0], to_client[1])};
+        if (s.run(deadline))
+            ::_exit(1);
+        basic_channel_for<decltype(s)> channel{std::move(s)};
+        ::_exit(serve_conversation(channel, deadline) ? 1 : 0);
     }
-    return run_pair(client_creds, server_creds, pipe_transport(to_client[0], to_server[1]),
-                    pipe_transport(to_server[0], to_client[1]));
+    ::close(to_server[0]);
+    ::close(to_client[1]);
+    client_handshake<pipe_transport> c{client{client_creds, "localhost"},
+                                       pipe_transport(to_client[0], to_server[1])};
+    const auto start = std::chrono::steady_clock::now();
+    const auto ec = c.run(deadline);
+    out.elapsed = duration_cast<microseconds>(std::chrono::steady_clock::now() - start);
+    if (ec) {
+        out.error = ec;
+        out.detail = c.error_detail();
+    } else {
+        negotiated(out, c);
+        basic_channel_for<decltype(c)> channel{std::move(c)};
+        if (const auto talk = client_conversation(channel, deadline)) {
+            out.error = talk;
+            out.detail = "data exchange: " + channel.error_detail();
+        } else {
+            out.exchange = conversation_done;
+        }
+    }
+    int status = 0;
+    if (::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (!out.error) {
+            out.error = errc::protocol_error;
+            out.detail = "the server process failed";
+        }
+    }
+    return out;
 }
 
 int demo(int argc, char** argv) {
@@ -307,7 +378,7 @@ int demo(int argc, char** argv) {
         } transports[] = {{"memory/stepped", run_stepped},
                           {"memory/threads", run_threads},
                           {"socket/tcp", run_socket},
-                          {"pipe/threads", run_pipes}};
+                          {"pipe/child", run_child}};
         for (const auto& t : transports) {
             const outcome o = t.run(client_creds, server_creds);
             if (o.error) {
