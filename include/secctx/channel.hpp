@@ -351,8 +351,10 @@ private:
         if (room.size() < want)
             return fail(prepare_failure(input, want));
         const io_result got = transport_.read_some(room);
-        if (got.error == errc::would_block || (!got.error && got.bytes == 0))
+        if (got.error == errc::would_block || (!got.error && got.bytes == 0)) {
+            input.release(); // idle between records: a pooled policy gets its memory back
             return errc::would_block;
+        }
         if (got.error == errc::end_of_stream)
             return fail(input.size() == 0 ? errc::truncated : errc::truncated_mid_record);
         if (got.error)

@@ -88,6 +88,7 @@ public:
                 if (last_.status == provider_status::ok) {
                     phase_ = phase::done;
                     output.release();
+                    input.release(); // kept if bytes for the application wait in it
                     break;
                 }
                 phase_ = phase::receive;
