@@ -3,6 +3,7 @@
 
 #include "secctx/buffer/buffer_policy.hpp"
 #include "secctx/buffer/dynamic.hpp"
+#include "secctx/buffer/pooled.hpp"
 #include "secctx/channel.hpp"
 #include "secctx/error.hpp"
 #include "secctx/handshake.hpp"
