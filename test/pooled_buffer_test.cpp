@@ -367,3 +367,19 @@ BOOST_AUTO_TEST_CASE(four_threads_share_one_pool) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A write larger than one block is taken in pieces the output block can hold, never failing the
+// channel: 100 KB arrive byte for byte through one-record blocks.
+BOOST_AUTO_TEST_CASE(writes_larger_than_a_block_go_out_in_pieces_that_fit) {
+    buffer_pool pool;
+    established x;
+    BOOST_TEST_REQUIRE(establish(pool, x) == "");
+    const bytes sent = test::random_bytes(100'000, 7);
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    std::thread writer([&] { BOOST_TEST(text(x.c->write_all(sent, deadline)) == "success"); });
+    bytes received(sent.size());
+    BOOST_TEST(text(x.s->read_exactly(received, deadline)) == "success");
+    writer.join();
+    BOOST_TEST((received == sent));
+    BOOST_TEST(!x.c->error());
+}

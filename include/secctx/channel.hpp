@@ -112,13 +112,17 @@ public:
         return {};
     }
 
-    // Takes up to max_write_chunk bytes of `plaintext`, encrypts them and writes what the
-    // transport takes now; the rest of the records go with the next call or flush(). Returns the
-    // plaintext bytes taken, or errc::would_block (nothing taken: earlier records still wait).
+    // Takes up to max_write_chunk bytes of `plaintext` (fewer if the output queue cannot hold
+    // their records), encrypts them and writes what the transport takes now; the rest of the
+    // records go with the next call or flush(). Returns the plaintext bytes taken, or
+    // errc::would_block (nothing taken: earlier records still wait), or errc::token_too_large
+    // without failing when the output queue cannot hold even one record of one byte.
     io_result write_some(std::span<const std::byte> plaintext) noexcept {
         if (const auto ec = flush())
             return {0, ec};
-        const std::size_t n = std::min(plaintext.size(), max_write_chunk);
+        const std::size_t n = std::min(plaintext.size(), writable());
+        if (n == 0 && !plaintext.empty())
+            return {0, errc::token_too_large};
         if (const auto ec = encrypt(plaintext.first(n)))
             return {0, ec};
         return taken(n);
@@ -132,10 +136,11 @@ public:
         std::byte record[16384];
         std::size_t filled = 0;
         std::size_t total = 0;
+        const std::size_t limit = writable();
         for (auto piece : pieces) {
-            while (!piece.empty() && total < max_write_chunk) {
+            while (!piece.empty() && total < limit) {
                 const std::size_t n =
-                    std::min({piece.size(), sizeof record - filled, max_write_chunk - total});
+                    std::min({piece.size(), sizeof record - filled, limit - total});
                 std::memcpy(record + filled, piece.data(), n);
                 filled += n;
                 total += n;
@@ -147,6 +152,8 @@ public:
                 }
             }
         }
+        if (total == 0 && limit == 0)
+            return {0, errc::token_too_large};
         if (const auto ec = encrypt(std::span(record, filled)))
             return {0, ec};
         return taken(total);
@@ -169,9 +176,11 @@ public:
             case provider_status::ok:
                 return {r.bytes, {}};
             case provider_status::context_expired:
+                buffers_.input().release(); // kept if bytes after close_notify wait for detach()
                 return {0, errc::end_of_stream};
             case provider_status::error:
                 write_alert();
+                buffers_.input().release();
                 return {0, error_};
             case provider_status::continue_needed:
             case provider_status::incomplete_message:
@@ -336,6 +345,19 @@ public:
     Buffers& buffers() noexcept { return buffers_; }
 
 private:
+    // Plaintext whose records the output queue can hold now (at most max_write_chunk): a record
+    // carries at most 16384 bytes of plaintext and adds at most 5 + 256 bytes to it.
+    std::size_t writable() noexcept {
+        auto& output = buffers_.output();
+        constexpr std::size_t record = 16384;
+        constexpr std::size_t expansion = 5 + 256;
+        const std::size_t free = output.max_size() - output.size();
+        const std::size_t rest = free % (record + expansion);
+        const std::size_t fits =
+            free / (record + expansion) * record + (rest > expansion ? rest - expansion : 0);
+        return std::min(fits, max_write_chunk);
+    }
+
     io_result taken(std::size_t n) noexcept {
         const auto ec = flush();
         if (ec && ec != errc::would_block)
