@@ -2,7 +2,9 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/buffer/caller_supplied.hpp"
 #include "secctx/buffer/dynamic.hpp"
+#include "secctx/buffer/fixed.hpp"
 #include "secctx/buffer/pooled.hpp"
 #include "secctx/channel.hpp"
 #include "secctx/error.hpp"
