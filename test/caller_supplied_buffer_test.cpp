@@ -5,6 +5,7 @@
 // errc::token_too_large. Also measures, by halving, the smallest capacities a full handshake needs
 // (the table in docs/concepts.md).
 #include "support/bounded_buffers.hpp"
+#include "support/queues.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -14,34 +15,16 @@
 #include <cstdint>
 
 using namespace secctx;
+using test::append;
 using test::bytes;
+using test::equal;
+using test::pattern;
 using test::text;
 
 namespace {
 
 static_assert(byte_queue<caller_supplied_queue>);
 static_assert(buffer_policy<caller_supplied_buffer>);
-
-bytes pattern(std::size_t n, std::uint8_t start = 0) {
-    bytes out(n);
-    for (std::size_t i = 0; i < n; ++i)
-        out[i] = std::byte{static_cast<std::uint8_t>(start + i * 31)};
-    return out;
-}
-
-bool equal(std::span<const std::byte> a, std::span<const std::byte> b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end());
-}
-
-template <class Q>
-bool append(Q& q, std::span<const std::byte> data) {
-    const auto room = q.prepare(data.size());
-    if (room.size() < data.size())
-        return false;
-    std::copy(data.begin(), data.end(), room.begin());
-    q.commit(data.size());
-    return true;
-}
 
 bool inside(std::span<const std::byte> span, std::span<const std::byte> region) {
     return span.data() >= region.data() &&

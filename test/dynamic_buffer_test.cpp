@@ -3,6 +3,7 @@
 // moves; growth stops at max_size(); release() frees only a grown, empty queue.
 #include "support/drive.hpp"
 #include "support/pki.hpp"
+#include "support/queues.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -12,7 +13,10 @@
 #include <memory_resource>
 
 using namespace secctx;
+using test::append;
 using test::bytes;
+using test::equal;
+using test::pattern;
 
 namespace {
 
@@ -24,28 +28,6 @@ using pmr_buffer = basic_dynamic_buffer<pmr_allocator>;
 static_assert(byte_queue<queue>);
 static_assert(byte_queue<pmr_queue>);
 static_assert(buffer_policy<pmr_buffer>);
-
-bytes pattern(std::size_t n, std::uint8_t start = 0) {
-    bytes out(n);
-    for (std::size_t i = 0; i < n; ++i)
-        out[i] = std::byte{static_cast<std::uint8_t>(start + i * 31)};
-    return out;
-}
-
-bool equal(std::span<const std::byte> a, std::span<const std::byte> b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end());
-}
-
-// Appends `data` the way a transport does: prepare, copy, commit.
-template <class Q>
-bool append(Q& q, std::span<const std::byte> data) {
-    const auto room = q.prepare(data.size());
-    if (room.size() < data.size())
-        return false;
-    std::copy(data.begin(), data.end(), room.begin());
-    q.commit(data.size());
-    return true;
-}
 
 // Counts what goes through it, so a test can tell where the queues allocate.
 class counting_resource : public std::pmr::memory_resource {

@@ -4,6 +4,7 @@
 // exchange work over a memory link and over TCP; a capacity too small for a flight fails with
 // errc::token_too_large, never overflows.
 #include "support/bounded_buffers.hpp"
+#include "support/queues.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -13,7 +14,10 @@
 #include <memory>
 
 using namespace secctx;
+using test::append;
 using test::bytes;
+using test::equal;
+using test::pattern;
 using test::text;
 
 namespace {
@@ -29,27 +33,6 @@ static_assert(byte_queue<small_queue>);
 static_assert(buffer_policy<channel_buffers>);
 static_assert(buffer_policy<handshake_buffers>);
 static_assert(sizeof(fixed_buffer<4096, 1024>) < 4096 + 1024 + 64, "storage is inline");
-
-bytes pattern(std::size_t n, std::uint8_t start = 0) {
-    bytes out(n);
-    for (std::size_t i = 0; i < n; ++i)
-        out[i] = std::byte{static_cast<std::uint8_t>(start + i * 31)};
-    return out;
-}
-
-bool equal(std::span<const std::byte> a, std::span<const std::byte> b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end());
-}
-
-template <class Q>
-bool append(Q& q, std::span<const std::byte> data) {
-    const auto room = q.prepare(data.size());
-    if (room.size() < data.size())
-        return false;
-    std::copy(data.begin(), data.end(), room.begin());
-    q.commit(data.size());
-    return true;
-}
 
 bool inside(std::span<const std::byte> span, const void* object, std::size_t size) {
     const auto* base = static_cast<const std::byte*>(object);

@@ -5,6 +5,7 @@
 
 #include "support/drive.hpp"
 #include "support/pki.hpp"
+#include "support/queues.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -18,7 +19,10 @@
 #include <vector>
 
 using namespace secctx;
+using test::append;
 using test::bytes;
+using test::equal;
+using test::pattern;
 using test::text;
 
 namespace {
@@ -32,27 +36,6 @@ static_assert(byte_queue<pooled_queue>);
 static_assert(buffer_policy<pooled_buffer>);
 static_assert(buffer_pool::default_block_size >= 16384 + 256 + 5);
 static_assert(buffer_pool::default_block_size % 64 == 0);
-
-bytes pattern(std::size_t n, std::uint8_t start = 0) {
-    bytes out(n);
-    for (std::size_t i = 0; i < n; ++i)
-        out[i] = std::byte{static_cast<std::uint8_t>(start + i * 31)};
-    return out;
-}
-
-bool equal(std::span<const std::byte> a, std::span<const std::byte> b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end());
-}
-
-template <class Q>
-bool append(Q& q, std::span<const std::byte> data) {
-    const auto room = q.prepare(data.size());
-    if (room.size() < data.size())
-        return false;
-    std::copy(data.begin(), data.end(), room.begin());
-    q.commit(data.size());
-    return true;
-}
 
 struct credential_pair {
     credentials client_creds;
