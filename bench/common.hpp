@@ -1,19 +1,28 @@
 // What both benchmark programs share: one PKI and one pair of credentials (so every variant runs
-// on the very same SSL_CTX settings), and the three handshake loops being compared. Each loop is
-// built once (setup) and then performs one complete client+server handshake per handshake() call,
-// in one thread, with new SSL objects every time and no session reuse.
+// on the very same SSL_CTX settings), and the handshake loops being compared. Each loop is built
+// once (setup) and then performs one complete client+server handshake per handshake() call, in one
+// thread, with new SSL objects every time and no session reuse. connect() establishes one
+// connection and keeps it; transfer() then carries one message from the client to the server over
+// it (the per-record measurement).
 //
 //   secctx-dynamic      basic_handshake<client|server, memory_transport, dynamic_buffer>, both
-//                       ends stepped in turn over one memory_link that is clear()ed and reused.
+//                       ends stepped in turn over one memory_link that is clear()ed and reused;
+//                       transfer() through the channels' write_some()/read_some().
+//   secctx-fixed        the same with fixed_buffer (inline queues of one record each).
+//   secctx-pooled       the same with pooled_buffer on a pool reserved up front.
 //   openssl-mem         the loop most code writes: two BIO_s_mem per SSL, SSL_do_handshake on each
 //                       side, bytes shuttled through a stack buffer with BIO_read/BIO_write.
 //   openssl-custom-bio  the best loop by hand: one BIO per SSL over two fixed byte lanes the two
 //                       SSLs share, so the only copies are the ones the BIO interface forces (into
 //                       the lane on write, out of it on read); each side runs only when it has
 //                       input; the BIOs are made once and reused.
+// Both hand-written loops transfer() with SSL_write_ex and SSL_read_ex.
 #pragma once
 
 #include "secctx/buffer/dynamic.hpp"
+#include "secctx/buffer/fixed.hpp"
+#include "secctx/buffer/pooled.hpp"
+#include "secctx/channel.hpp"
 #include "secctx/handshake.hpp"
 #include "secctx/roles.hpp"
 #include "secctx/tls/openssl/throwaway_ca.hpp"
@@ -28,7 +37,9 @@
 #include <cstddef>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <utility>
 
 namespace secctx::bench {
 
@@ -36,15 +47,20 @@ inline constexpr char server_name[] = "localhost";
 // A TLS 1.3 handshake takes two rounds; anything beyond this is a stuck loop.
 inline constexpr int max_rounds = 16;
 
-enum class variant { secctx_dynamic, openssl_mem, openssl_custom_bio };
+enum class variant { secctx_dynamic, secctx_fixed, secctx_pooled, openssl_mem, openssl_custom_bio };
 
-inline constexpr std::array<variant, 3> all_variants = {
-    variant::secctx_dynamic, variant::openssl_mem, variant::openssl_custom_bio};
+inline constexpr std::array<variant, 5> all_variants = {
+    variant::secctx_dynamic, variant::secctx_fixed, variant::secctx_pooled, variant::openssl_mem,
+    variant::openssl_custom_bio};
 
 constexpr std::string_view name_of(variant v) noexcept {
     switch (v) {
     case variant::secctx_dynamic:
         return "secctx-dynamic";
+    case variant::secctx_fixed:
+        return "secctx-fixed";
+    case variant::secctx_pooled:
+        return "secctx-pooled";
     case variant::openssl_mem:
         return "openssl-mem";
     case variant::openssl_custom_bio:
@@ -95,18 +111,75 @@ struct pki {
 };
 
 // ---------------------------------------------------------------------------------------------
-// secctx-dynamic
+// secctx-dynamic, secctx-fixed, secctx-pooled: one loop, three buffer policies.
 
-class secctx_dynamic_loop {
+// Each policy's buffers for one end. The fixed queues hold one full record each way (what a
+// channel needs; a handshake flight is far smaller), inline. The pool holds blocks for both ends
+// up front, so steady-state handshakes and records take every block from it.
+struct dynamic_buffers {
+    dynamic_buffer make() { return dynamic_buffer(); }
+};
+
+struct fixed_buffers {
+    using type = fixed_buffer<channel_input_capacity>;
+    type make() { return type(); }
+};
+
+struct pooled_buffers {
+    pooled_buffers() { pool.reserve(4); }
+    pooled_buffer make() { return pooled_buffer{pool}; }
+    buffer_pool pool{8};
+};
+
+template <class Buffers>
+class secctx_loop {
+    using buffer_type = decltype(std::declval<Buffers&>().make());
+    using client_handshake = basic_handshake<client, memory_transport, buffer_type>;
+    using server_handshake = basic_handshake<server, memory_transport, buffer_type>;
+
 public:
-    explicit secctx_dynamic_loop(const pki& p) : pki_(p) {}
+    // A link with room for a few records in flight, so that it never grows inside a measurement.
+    explicit secctx_loop(const pki& p) : pki_(p) { link_.reserve(4 * 16384); }
 
     bool handshake() {
         link_.clear();
-        basic_handshake<client, memory_transport, dynamic_buffer> c{
-            client{pki_.client, server_name}, link_.client_end()};
-        basic_handshake<server, memory_transport, dynamic_buffer> s{server{pki_.server},
-                                                                    link_.server_end()};
+        client_handshake c{client{pki_.client, server_name}, link_.client_end(), buffers_.make()};
+        server_handshake s{server{pki_.server}, link_.server_end(), buffers_.make()};
+        return run(c, s);
+    }
+
+    // Establishes the connection that transfer() uses.
+    bool connect() {
+        link_.clear();
+        client_handshake c{client{pki_.client, server_name}, link_.client_end(), buffers_.make()};
+        server_handshake s{server{pki_.server}, link_.server_end(), buffers_.make()};
+        if (!run(c, s))
+            return false;
+        client_.emplace(std::move(c));
+        server_.emplace(std::move(s));
+        return true;
+    }
+
+    // The client sends `message` (one record when it is at most 16 KiB), the server reads it into
+    // `into` (of the same size).
+    bool transfer(std::span<const std::byte> message, std::span<std::byte> into) {
+        for (std::size_t sent = 0, got = 0; got < into.size();) {
+            if (sent < message.size()) {
+                const io_result put = client_->write_some(message.subspan(sent));
+                if (put.error)
+                    return false;
+                sent += put.bytes;
+            }
+            const io_result read = server_->read_some(into.subspan(got));
+            if (read.error && read.error != errc::would_block)
+                return false;
+            got += read.bytes;
+        }
+        return true;
+    }
+
+private:
+    static bool run(client_handshake& c, server_handshake& s) {
         for (int round = 0; round < max_rounds; ++round) {
             const step_status cs = c.step().status;
             const step_status ss = s.step().status;
@@ -118,9 +191,11 @@ public:
         return false;
     }
 
-private:
     const pki& pki_;
     memory_link link_;
+    Buffers buffers_;
+    std::optional<basic_channel_for<client_handshake>> client_;
+    std::optional<basic_channel_for<server_handshake>> server_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -131,6 +206,17 @@ inline bool expect_server_name(SSL* ssl) {
         return false;
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     return SSL_set1_host(ssl, server_name) == 1;
+}
+
+// SSL_read_ex until `into` is full; false if the records run out first.
+inline bool read_all(SSL* ssl, std::span<std::byte> into) {
+    for (std::size_t got = 0; got < into.size();) {
+        std::size_t n = 0;
+        if (SSL_read_ex(ssl, into.data() + got, into.size() - got, &n) != 1)
+            return false;
+        got += n;
+    }
+    return true;
 }
 
 // One SSL_do_handshake; false on anything but progress or "waiting for the peer".
@@ -153,13 +239,35 @@ public:
     explicit openssl_mem_loop(const pki& p)
         : client_ctx_(p.client.native_handle()), server_ctx_(p.server.native_handle()) {}
 
+    openssl_mem_loop(const openssl_mem_loop&) = delete;
+    openssl_mem_loop& operator=(const openssl_mem_loop&) = delete;
+    ~openssl_mem_loop() { close(); }
+
     bool handshake() {
-        SSL* c = make(client_ctx_, true);
-        SSL* s = make(server_ctx_, false);
-        const bool ok = c != nullptr && s != nullptr && run(c, s);
-        SSL_free(c);
-        SSL_free(s);
+        const bool ok = connect();
+        close();
         return ok;
+    }
+
+    bool connect() {
+        close();
+        c_ = make(client_ctx_, true);
+        s_ = make(server_ctx_, false);
+        return c_ != nullptr && s_ != nullptr && run(c_, s_);
+    }
+
+    bool transfer(std::span<const std::byte> message, std::span<std::byte> into) {
+        std::size_t n = 0;
+        if (SSL_write_ex(c_, message.data(), message.size(), &n) != 1 || !shuttle(c_, s_))
+            return false;
+        return read_all(s_, into);
+    }
+
+private:
+    void close() {
+        SSL_free(c_);
+        SSL_free(s_);
+        c_ = s_ = nullptr;
     }
 
 private:
@@ -214,6 +322,8 @@ private:
 
     SSL_CTX* client_ctx_;
     SSL_CTX* server_ctx_;
+    SSL* c_ = nullptr;
+    SSL* s_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -235,30 +345,39 @@ public:
     openssl_custom_bio_loop& operator=(const openssl_custom_bio_loop&) = delete;
 
     ~openssl_custom_bio_loop() {
+        close();
         BIO_free(client_bio_);
         BIO_free(server_bio_);
         BIO_meth_free(method_);
     }
 
     bool handshake() {
+        const bool ok = connect();
+        close();
+        return ok;
+    }
+
+    bool connect() {
+        close();
         to_server_.clear();
         to_client_.clear();
-        SSL* c = SSL_new(client_ctx_);
-        SSL* s = SSL_new(server_ctx_);
-        bool ok = c != nullptr && s != nullptr && client_bio_ != nullptr && server_bio_ != nullptr;
-        if (ok) {
-            // The SSLs take a reference each and drop it in SSL_free; ours keeps the BIOs alive.
-            BIO_up_ref(client_bio_);
-            SSL_set_bio(c, client_bio_, client_bio_);
-            BIO_up_ref(server_bio_);
-            SSL_set_bio(s, server_bio_, server_bio_);
-            SSL_set_connect_state(c);
-            SSL_set_accept_state(s);
-            ok = expect_server_name(c) && run(c, s);
-        }
-        SSL_free(c);
-        SSL_free(s);
-        return ok;
+        c_ = SSL_new(client_ctx_);
+        s_ = SSL_new(server_ctx_);
+        if (c_ == nullptr || s_ == nullptr || client_bio_ == nullptr || server_bio_ == nullptr)
+            return false;
+        // The SSLs take a reference each and drop it in SSL_free; ours keeps the BIOs alive.
+        BIO_up_ref(client_bio_);
+        SSL_set_bio(c_, client_bio_, client_bio_);
+        BIO_up_ref(server_bio_);
+        SSL_set_bio(s_, server_bio_, server_bio_);
+        SSL_set_connect_state(c_);
+        SSL_set_accept_state(s_);
+        return expect_server_name(c_) && run(c_, s_);
+    }
+
+    bool transfer(std::span<const std::byte> message, std::span<std::byte> into) {
+        std::size_t n = 0;
+        return SSL_write_ex(c_, message.data(), message.size(), &n) == 1 && read_all(s_, into);
     }
 
 private:
@@ -344,6 +463,14 @@ private:
     end server_end_{&to_server_, &to_client_};
     BIO* client_bio_ = nullptr;
     BIO* server_bio_ = nullptr;
+    SSL* c_ = nullptr;
+    SSL* s_ = nullptr;
+
+    void close() {
+        SSL_free(c_);
+        SSL_free(s_);
+        c_ = s_ = nullptr;
+    }
 };
 
 // Calls f.template operator()<Loop>() with the loop type of `v`.
@@ -354,10 +481,14 @@ decltype(auto) with_loop(variant v, F&& f) {
         return f.template operator()<openssl_mem_loop>();
     case variant::openssl_custom_bio:
         return f.template operator()<openssl_custom_bio_loop>();
+    case variant::secctx_fixed:
+        return f.template operator()<secctx_loop<fixed_buffers>>();
+    case variant::secctx_pooled:
+        return f.template operator()<secctx_loop<pooled_buffers>>();
     case variant::secctx_dynamic:
         break;
     }
-    return f.template operator()<secctx_dynamic_loop>();
+    return f.template operator()<secctx_loop<dynamic_buffers>>();
 }
 
 } // namespace secctx::bench

@@ -86,6 +86,11 @@ public:
         closed_ = false;
     }
 
+    void reserve(std::size_t bytes) {
+        std::lock_guard lock(mutex_);
+        bytes_.reserve(std::min(bytes, capacity_));
+    }
+
     std::size_t size() {
         std::lock_guard lock(mutex_);
         return bytes_.size() - head_;
@@ -145,6 +150,14 @@ public:
     void clear() {
         to_server_.clear();
         to_client_.clear();
+    }
+
+    // Allocates room for `bytes` in flight in each direction (at most the capacity) now, so that
+    // no later write allocates while less than that is in flight: for measurements that count
+    // allocations.
+    void reserve(std::size_t bytes) {
+        to_server_.reserve(bytes);
+        to_client_.reserve(bytes);
     }
 
 private:

@@ -133,6 +133,8 @@ private:
             return made;
         }
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+        if (config.release_idle_buffers)
+            SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
         if (config.key_log) {
             s->key_log = config.key_log;
             SSL_CTX_set_keylog_callback(ctx, on_key_log);

@@ -110,7 +110,9 @@ public:
         for (;;) {
             // A window of whole records, not all of a large input, is handed over per call.
             const auto scan = tls::detail::scan_records(buffers.input().data(), decrypt_window);
-            if (scan.whole == 0 && buffers.input().size() != 0 && SSL_pending(ssl_.get()) == 0) {
+            // Nothing to read and nothing decrypted waiting: the engine is not even called (with
+            // released buffers, a call would set up its read buffer only to free it again).
+            if (scan.whole == 0 && SSL_pending(ssl_.get()) == 0) {
                 const auto need = need_input(buffers, scan);
                 return {need.status, 0, need.missing_bytes, need.error};
             }

@@ -1,6 +1,7 @@
 // A client credentials' session cache: the sessions servers gave (TLS 1.3 tickets, TLS 1.2
 // sessions), kept per server name, bounded, and offered to the next connection to that name. Each
-// client connection keeps its own record in its SSL (ex_data).
+// client connection counts the sessions it received in its SSL (ex_data, as an integer: no
+// allocation), and a resuming connection also keeps there the name its sessions are cached under.
 #pragma once
 
 #include "secctx/tls/openssl/detail/handles.hpp"
@@ -8,6 +9,7 @@
 #include <openssl/ssl.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -33,43 +35,38 @@ public:
     bool resumes() const noexcept { return resume_; }
 
     // A client connection to `server_name` offers the session cached for it, and counts the
-    // sessions it receives. Without memory, the connection simply does neither.
+    // sessions it receives. Only a resuming connection allocates (the name it caches under);
+    // without memory for it, the connection simply does not resume.
     void prepare(SSL* ssl, std::string_view server_name) noexcept {
-        const bool resume = resume_ && !server_name.empty();
-        std::unique_ptr<connection_sessions> connection;
+        if (!resume_ || server_name.empty())
+            return;
+        std::unique_ptr<std::string> name;
         try {
-            connection = std::make_unique<connection_sessions>();
-            if (resume)
-                connection->server_name.assign(server_name);
+            name = std::make_unique<std::string>(server_name);
         } catch (...) {
             return;
         }
-        if (SSL_set_ex_data(ssl, connection_index(), connection.get()) != 1)
+        if (SSL_set_ex_data(ssl, name_index(), name.get()) != 1)
             return;
-        connection.release(); // the SSL owns it now: free_connection
-        if (!resume)
-            return;
+        name.release(); // the SSL owns it now: free_name
         if (const auto session = take(server_name))
             SSL_set_session(ssl, session.get());
     }
 
     // The sessions (tickets) a client connection has received.
     static unsigned received(const SSL* ssl) noexcept {
-        const connection_sessions* connection = connection_of(ssl);
-        return connection != nullptr ? connection->received : 0;
+        return static_cast<unsigned>(
+            reinterpret_cast<std::uintptr_t>(SSL_get_ex_data(ssl, received_index())));
     }
 
     // A new session from the server (a TLS 1.3 ticket, or a TLS 1.2 full handshake's session):
     // counted for the connection, and cached under its name. True when the cache keeps the
     // reference OpenSSL handed over.
     bool add(SSL* ssl, SSL_SESSION* session) {
-        connection_sessions* connection = connection_of(ssl);
-        if (connection == nullptr)
-            return false;
-        ++connection->received;
-        if (!resume_ || connection->server_name.empty())
-            return false;
-        return keep(connection->server_name, session);
+        SSL_set_ex_data(ssl, received_index(),
+                        reinterpret_cast<void*>(static_cast<std::uintptr_t>(received(ssl)) + 1));
+        const std::string* name = name_of(ssl);
+        return name != nullptr && keep(*name, session);
     }
 
     // At the end of a handshake. A resumed TLS 1.2 handshake gives no new session, but the server
@@ -78,12 +75,11 @@ public:
     void handshake_done(const SSL* ssl) {
         if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_session_reused(ssl) != 1)
             return;
-        const connection_sessions* connection = connection_of(ssl);
+        const std::string* name = name_of(ssl);
         SSL_SESSION* session = SSL_get_session(ssl);
-        if (connection == nullptr || connection->server_name.empty() || session == nullptr ||
-            SSL_SESSION_up_ref(session) != 1)
+        if (name == nullptr || session == nullptr || SSL_SESSION_up_ref(session) != 1)
             return;
-        if (!keep(connection->server_name, session))
+        if (!keep(*name, session))
             SSL_SESSION_free(session);
     }
 
@@ -93,30 +89,26 @@ private:
         ssl_session_ptr session;
     };
 
-    // What a client connection keeps in its SSL (ex_data): the name its sessions are cached
-    // under and the sessions it received.
-    struct connection_sessions {
-        std::string server_name; // empty: nothing cached
-        unsigned received = 0;
-    };
-
-    static int connection_index() noexcept {
-        static const int index =
-            SSL_get_ex_new_index(0, nullptr, nullptr, forget_connection, free_connection);
+    static int received_index() noexcept {
+        static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, forget, nullptr);
         return index;
     }
 
-    static connection_sessions* connection_of(const SSL* ssl) noexcept {
-        return static_cast<connection_sessions*>(SSL_get_ex_data(ssl, connection_index()));
+    static int name_index() noexcept {
+        static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, forget, free_name);
+        return index;
     }
 
-    static void free_connection(void*, void* data, CRYPTO_EX_DATA*, int, long, void*) {
-        delete static_cast<connection_sessions*>(data);
+    static const std::string* name_of(const SSL* ssl) noexcept {
+        return static_cast<const std::string*>(SSL_get_ex_data(ssl, name_index()));
     }
 
-    // SSL_dup: the copy starts with nothing (sharing the pointer would free it twice).
-    static int forget_connection(CRYPTO_EX_DATA*, const CRYPTO_EX_DATA*, void** data, int, long,
-                                 void*) {
+    static void free_name(void*, void* data, CRYPTO_EX_DATA*, int, long, void*) {
+        delete static_cast<std::string*>(data);
+    }
+
+    // SSL_dup: the copy starts with nothing (sharing the name would free it twice).
+    static int forget(CRYPTO_EX_DATA*, const CRYPTO_EX_DATA*, void** data, int, long, void*) {
         *data = nullptr;
         return 1;
     }
