@@ -173,8 +173,8 @@ BOOST_AUTO_TEST_CASE(handshake_and_channel_over_tcp) {
     }
 }
 
-// 256 bytes of input cannot hold the server's flight: the client fails with token_too_large and
-// gives up its context; the server learns that the client went away.
+// 256 bytes of input cannot hold the server's flight: the client fails with token_too_large,
+// gives up its context and tells the server with a record_overflow alert.
 BOOST_AUTO_TEST_CASE(client_input_too_small_for_the_servers_flight) {
     for (const auto version : test::versions) {
         BOOST_TEST_CONTEXT(test::name_of(version)) {
@@ -182,9 +182,10 @@ BOOST_AUTO_TEST_CASE(client_input_too_small_for_the_servers_flight) {
                                                   fixed_buffer<4096, 4096>());
             BOOST_TEST(text(r.client) == text(errc::token_too_large));
             BOOST_TEST(r.client_context_gone);
-            // No alert: the engine never saw the record (client) and the peer learns of the
-            // failure from the closed connection.
-            BOOST_TEST(text(r.server) == text(errc::peer_closed_during_handshake));
+            // The client's engine was shown an oversized header and alerted the server.
+            BOOST_TEST(text(r.server) == text(errc::peer_alert));
+            BOOST_TEST(r.server_detail.find("record overflow") != std::string::npos,
+                       r.server_detail);
         }
     }
 }
@@ -196,13 +197,16 @@ BOOST_AUTO_TEST_CASE(server_output_too_small_for_its_flight) {
             const auto r = test::run_failing_pair(version, fixed_buffer<4096, 4096>(),
                                                   fixed_buffer<4096, 256>());
             BOOST_TEST(text(r.server) == text(errc::token_too_large));
-            // No room was left for an alert: the client sees the connection close.
-            BOOST_TEST(text(r.client) == text(errc::peer_closed_during_handshake));
+            // None of the flight went out, only a plaintext internal_error alert.
+            BOOST_TEST(text(r.client) == text(errc::peer_alert));
+            BOOST_TEST(r.client_detail.find("internal error") != std::string::npos,
+                       r.client_detail);
         }
     }
 }
 
-// A record larger than the channel's input capacity: token_too_large on the receiving channel.
+// A record larger than the channel's input capacity: token_too_large on the receiving channel,
+// and an alert to the sender.
 BOOST_AUTO_TEST_CASE(record_larger_than_the_channels_input) {
     const auto& creds = test::credentials_for(tls_version::tls1_3);
     memory_link link;
@@ -221,6 +225,8 @@ BOOST_AUTO_TEST_CASE(record_larger_than_the_channels_input) {
     std::byte into[64];
     BOOST_TEST(text(sc.read_some(into).error) == text(errc::token_too_large));
     BOOST_TEST(text(sc.read_some(into).error) == text(errc::token_too_large), "sticky");
+    // The writer learns why from the record_overflow alert.
+    BOOST_TEST(text(cc.read_some(into).error) == text(errc::peer_alert));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

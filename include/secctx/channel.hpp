@@ -370,8 +370,16 @@ private:
         auto& input = buffers_.input();
         const std::size_t want = std::max<std::size_t>(missing, 1);
         const auto room = input.prepare(want);
-        if (room.size() < want)
-            return fail(prepare_failure(input, want));
+        if (room.size() < want) {
+            const auto ec = prepare_failure(input, want);
+            if (ec == errc::token_too_large && !error_) {
+                // The record is too large for this policy: the peer is owed an alert.
+                provider_.reject_record(buffers_, ec);
+                error_ = ec;
+                write_alert();
+            }
+            return fail(ec);
+        }
         const io_result got = transport_.read_some(room);
         if (got.error == errc::would_block || (!got.error && got.bytes == 0)) {
             input.release(); // idle between records: a pooled policy gets its memory back

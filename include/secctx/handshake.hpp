@@ -98,7 +98,7 @@ public:
                     return fail(errc::timed_out);
                 const auto room = input.prepare(last_.missing_bytes);
                 if (room.size() < last_.missing_bytes)
-                    return fail(prepare_failure(input, last_.missing_bytes));
+                    return refuse(prepare_failure(input, last_.missing_bytes));
                 const io_result got = transport_.read_some(room);
                 if (got.error == errc::would_block || (!got.error && got.bytes == 0)) {
                     metrics_.waiting_begin();
@@ -254,6 +254,14 @@ private:
         // The alert the provider produced goes out if the transport takes it now.
         write_pending();
         return result(step_status::failed);
+    }
+
+    // The input cannot take the peer's record: too large for the policy (the provider owes the
+    // peer an alert), or out of memory (a local condition the peer is not told about).
+    step_result refuse(std::error_code ec) noexcept {
+        if (ec == errc::token_too_large)
+            last_ = role_.provider().reject_record(buffers_, ec);
+        return fail(ec);
     }
 
     step_result result(step_status status) noexcept {

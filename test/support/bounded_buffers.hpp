@@ -123,6 +123,8 @@ struct failed_pair {
     std::error_code client;
     std::error_code server;
     bool client_context_gone = false;
+    std::string client_detail; // the engine's words: which alert was received
+    std::string server_detail;
 };
 
 // A handshake in which one side's buffers are too small. The ends are stepped in turn until both
@@ -151,7 +153,8 @@ failed_pair run_failing_pair(tls_version version, ClientBuffers client_buffers,
     }
     BOOST_TEST_MESSAGE("client: " << text(cr.error) << " (" << c.error_detail() << "); server: "
                                   << text(sr.error) << " (" << s.error_detail() << ")");
-    return {cr.error, sr.error, c.provider().native_handle() == nullptr};
+    return {cr.error, sr.error, c.provider().native_handle() == nullptr, c.error_detail(),
+            s.error_detail()};
 }
 
 // Whether a handshake of `version` with `server_creds` completes when the client's and

@@ -17,8 +17,14 @@
 //         error              the context is destroyed (DeleteSecurityContext); `error` says why and
 //                            b.output() may hold the alert owed to the peer. Every later call
 //                            returns the same error.
+//       A token the engine makes that b.output() cannot hold (errc::token_too_large) is
+//       discarded, never sent in part; b.output() then holds only the alert for the peer.
 //   p.abandon(ec)      noexcept: the loop failed for its own reason (a limit, the
 //                      transport); destroy the context now. Every later handshake() returns `ec`.
+//   p.reject_record(b, ec) -> provider_result, noexcept: the peer's next record is larger than
+//       b.input() can ever hold (ec is errc::token_too_large). Destroys the context as abandon(ec)
+//       does, and appends to b.output() the alert owed to the peer (record_overflow, protected as
+//       the connection's state requires) if the engine can make one. Returns error with `ec`.
 //   cp.error_detail()  -> std::string: the engine's own words for the last error (OpenSSL's reason
 //                         string, the certificate verification result), empty if none.
 //   cp.protocol(), cp.cipher(), cp.alpn() -> std::string_view: negotiated values, empty if none.
@@ -66,6 +72,7 @@ concept security_provider =
     buffer_policy<B> && requires(P& p, const P& cp, B& b, std::error_code ec) {
     { p.handshake(b) } noexcept -> std::same_as<provider_result>;
     { p.abandon(ec) } noexcept;
+    { p.reject_record(b, ec) } noexcept -> std::same_as<provider_result>;
     { cp.error_detail() } -> std::same_as<std::string>;
     { cp.protocol() } noexcept -> std::same_as<std::string_view>;
     { cp.cipher() } noexcept -> std::same_as<std::string_view>;

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,7 +76,27 @@ public:
             engine_call(buffers, scan.whole, [this] { return SSL_do_handshake(ssl_.get()); });
         if (rc == 1)
             return {provider_status::ok, 0, {}};
+        if (write_error == errc::token_too_large)
+            return refuse_flight(buffers);
         return after_failed_call(buffers, rc, write_error);
+    }
+
+    template <buffer_policy Buffers>
+    provider_result reject_record(Buffers& buffers, std::error_code ec) noexcept {
+        if (!ssl_)
+            return {provider_status::error, 0, error_};
+        // The engine is shown a record header whose length is beyond any it accepts: it answers
+        // with its own record_overflow alert, in plaintext or under the keys in use, which only
+        // it can protect. The type (application data) passes its checks in every state.
+        static constexpr std::byte oversized_header[tls::detail::record_header_size] = {
+            std::byte{0x17}, std::byte{0x03}, std::byte{0x03}, std::byte{0xff}, std::byte{0xff}};
+        std::byte peeked{};
+        std::size_t read = 0;
+        engine_call(buffers, oversized_header,
+                    [&] { return SSL_peek_ex(ssl_.get(), &peeked, 1, &read); });
+        ERR_clear_error();
+        abandon(ec);
+        return {provider_status::error, 0, error_};
     }
 
     // EncryptMessage: all of `plaintext` becomes records (of at most 16 KiB of plaintext each)
@@ -313,11 +334,19 @@ private:
     std::pair<int, std::error_code> engine_call(Buffers& buffers, std::size_t readable, Call call,
                                                 Taken taken) noexcept {
         auto& input = buffers.input();
-        detail::bio_io io{input.data().first(readable),
-                          0,
-                          &buffers.output(),
-                          &detail::append_to<output_queue_t<Buffers>>,
-                          {}};
+        const auto [rc, io] = engine_call(buffers, input.data().first(readable), call);
+        taken(input.data().first(io.consumed));
+        input.consume(io.consumed);
+        return {rc, io.write_error};
+    }
+
+    // One engine call reading from `readable` (not the input queue) and appending to the
+    // output. Returns the call's result and the BIO's account of it.
+    template <buffer_policy Buffers, class Call>
+    std::pair<int, detail::bio_io>
+    engine_call(Buffers& buffers, std::span<const std::byte> readable, Call call) noexcept {
+        detail::bio_io io{
+            readable, 0, &buffers.output(), &detail::append_to<output_queue_t<Buffers>>, {}};
         BIO* bio = SSL_get_rbio(ssl_.get());
         BIO_set_data(bio, &io);
         // SSL_get_error needs an empty queue; peeking first is much cheaper than clearing.
@@ -325,9 +354,26 @@ private:
             ERR_clear_error();
         const int rc = call();
         BIO_set_data(bio, nullptr);
-        taken(input.data().first(io.consumed));
-        input.consume(io.consumed);
-        return {rc, io.write_error};
+        return {rc, io};
+    }
+
+    // Our flight does not fit the output: none of it may go out, since the peer would wait for
+    // the rest. The peer has seen nothing from us since its last flight, so a plaintext fatal
+    // internal_error alert is one it reads in any state (an OpenSSL TLS 1.3 server accepts
+    // plaintext alerts until the client's first encrypted record).
+    template <buffer_policy Buffers>
+    provider_result refuse_flight(Buffers& buffers) noexcept {
+        static constexpr std::byte internal_error_alert[] = {
+            std::byte{0x15}, std::byte{0x03}, std::byte{0x03}, std::byte{0x00},
+            std::byte{0x02}, std::byte{0x02}, std::byte{80}};
+        auto& output = buffers.output();
+        output.consume(output.size());
+        const auto room = output.prepare(sizeof internal_error_alert);
+        if (room.size() >= sizeof internal_error_alert) {
+            std::memcpy(room.data(), internal_error_alert, sizeof internal_error_alert);
+            output.commit(sizeof internal_error_alert);
+        }
+        return fail(SSL_ERROR_SSL, errc::token_too_large);
     }
 
     // After a call that did not succeed: wait for input, or fail.
