@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <range/v3/view/chunk.hpp>
+#include <range/v3/view/concat.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -624,6 +625,39 @@ BOOST_AUTO_TEST_CASE(a_gather_write_takes_at_most_max_write_chunk) {
             BOOST_TEST(rest.bytes == all.size() - chunk);
             x.deliver(side::server, x.take(side::client));
             BOOST_TEST(compare(x.state(side::server).received, all) == "equal");
+        }
+    }
+}
+
+// Buffer sequences made of range-v3 views: a gather write over views::concat of views::chunk,
+// and a scatter read into views::chunk of one buffer, byte-exact, several segments per call.
+BOOST_AUTO_TEST_CASE(range_v3_views_as_gather_and_scatter_sequences) {
+    for (const auto version : versions) {
+        BOOST_TEST_CONTEXT(name_of(version)) {
+            session x(version);
+            x.settle();
+            const bytes head = random_bytes(5000, 21), tail = random_bytes(30000, 22);
+            const auto pieces = ranges::views::concat(ranges::views::chunk(head, 999),
+                                                      ranges::views::chunk(tail, 4096));
+            const io_result w = x.c->write_some(pieces);
+            BOOST_TEST(text(w.error) == "success");
+            BOOST_TEST(w.bytes == head.size() + tail.size());
+            // The server reads only when asked: the records wait in its transport.
+            put_all(x.facing(side::server), x.take(side::client));
+            bytes into(40000);
+            bytes received;
+            std::size_t calls = 0;
+            while (received.size() < w.bytes) {
+                const io_result r = x.s->read_some(ranges::views::chunk(into, 777));
+                BOOST_TEST_REQUIRE(text(r.error) == "success");
+                received.insert(received.end(), into.begin(),
+                                into.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+                ++calls;
+            }
+            BOOST_TEST(compare(received, concat(head, tail)) == "equal");
+            BOOST_TEST(calls <= 3u, "each call fills many 777-byte segments: " << calls);
+            BOOST_TEST(text(x.s->read_some(ranges::views::chunk(into, 777)).error) ==
+                       text(errc::would_block));
         }
     }
 }

@@ -21,6 +21,7 @@
 
 #include "secctx/attributes.hpp"
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/buffer/buffer_sequence.hpp"
 #include "secctx/error.hpp"
 #include "secctx/handshake.hpp"
 #include "secctx/tls/provider.hpp"
@@ -128,16 +129,19 @@ public:
         return taken(n);
     }
 
-    // Gather write: the pieces are packed into as few full records as possible (not one record
-    // per piece), and as few transport writes. Returns the plaintext bytes taken, in order.
-    io_result write_some(std::span<const std::span<const std::byte>> pieces) noexcept {
+    // Gather write over a buffer sequence (buffer/buffer_sequence.hpp: spans, range-v3 views...):
+    // the pieces are packed into as few full records as possible (not one record per piece), and
+    // as few transport writes. Returns the plaintext bytes taken, in order.
+    template <const_buffer_sequence Pieces>
+    io_result write_some(Pieces&& pieces) noexcept {
         if (const auto ec = flush())
             return {0, ec};
         std::byte record[16384];
         std::size_t filled = 0;
         std::size_t total = 0;
         const std::size_t limit = writable();
-        for (auto piece : pieces) {
+        for (auto&& segment : pieces) {
+            std::span<const std::byte> piece = as_bytes_span(segment);
             while (!piece.empty() && total < limit) {
                 const std::size_t n =
                     std::min({piece.size(), sizeof record - filled, limit - total});
@@ -162,33 +166,25 @@ public:
     // Reads plaintext: the bytes that arrived with the handshake first, then from the transport.
     // Returns bytes > 0, or errc::would_block, errc::end_of_stream (close_notify),
     // errc::truncated, errc::truncated_mid_record, or the failure.
-    io_result read_some(std::span<std::byte> into) noexcept {
-        if (error_)
-            return {0, error_};
-        if (into.empty())
-            return {0, {}};
-        for (;;) {
-            const decrypt_result r = decrypt(into);
-            // What the engine owes the peer (a KeyUpdate answer, an alert) goes out now if it can.
-            if (buffers_.output().size() != 0 && !error_)
-                flush();
-            switch (r.status) {
-            case provider_status::ok:
-                return {r.bytes, {}};
-            case provider_status::context_expired:
-                buffers_.input().release(); // kept if bytes after close_notify wait for detach()
-                return {0, errc::end_of_stream};
-            case provider_status::error:
-                write_alert();
-                buffers_.input().release();
-                return {0, error_};
-            case provider_status::continue_needed:
-            case provider_status::incomplete_message:
-                if (const auto ec = receive(r.missing_bytes))
-                    return {0, ec};
-                break;
+    io_result read_some(std::span<std::byte> into) noexcept { return read_into(into, true); }
+
+    // Scatter read into a buffer sequence, segment after segment: what read_some() would return
+    // for the first, then whatever else is already here (decrypted, or whole records received)
+    // without reading the transport again. An end of stream or a failure after some bytes is
+    // returned by the next call.
+    template <mutable_buffer_sequence Segments>
+    io_result read_some(Segments&& segments) noexcept {
+        std::size_t total = 0;
+        for (auto&& segment : segments) {
+            for (std::span<std::byte> into = as_bytes_span(segment); !into.empty();) {
+                const io_result r = read_into(into, total == 0);
+                if (r.error || r.bytes == 0)
+                    return total != 0 ? io_result{total, {}} : r;
+                total += r.bytes;
+                into = into.subspan(r.bytes);
             }
         }
+        return {total, {}};
     }
 
     // ---- blocking, with a deadline ----
@@ -296,8 +292,10 @@ public:
         for (;;) {
             if (error_)
                 return error_;
-            if (provider_.tickets_received() >= at_least)
+            if (provider_.tickets_received() >= at_least) {
+                idle();
                 return {};
+            }
             const provider_result r = provider_.process_post_handshake(buffers_);
             // What the engine owes the peer (a KeyUpdate answer) goes out now if it can.
             if (buffers_.output().size() != 0 && r.status != provider_status::error)
@@ -313,8 +311,10 @@ public:
                 return error_;
             case provider_status::continue_needed:
             case provider_status::incomplete_message:
-                if (provider_.tickets_received() >= at_least)
+                if (provider_.tickets_received() >= at_least) {
+                    idle();
                     return {};
+                }
                 if (const auto ec = receive(r.missing_bytes); ec == errc::would_block) {
                     if (const auto waited = wait(wait_for::readable, deadline))
                         return waited;
@@ -345,6 +345,38 @@ public:
     Buffers& buffers() noexcept { return buffers_; }
 
 private:
+    // read_some() for one segment; without `may_receive`, only what needs no transport read.
+    io_result read_into(std::span<std::byte> into, bool may_receive) noexcept {
+        if (error_)
+            return {0, error_};
+        if (into.empty())
+            return {0, {}};
+        for (;;) {
+            const decrypt_result r = decrypt(into);
+            // What the engine owes the peer (a KeyUpdate answer, an alert) goes out now if it can.
+            if (buffers_.output().size() != 0 && !error_)
+                flush();
+            switch (r.status) {
+            case provider_status::ok:
+                return {r.bytes, {}};
+            case provider_status::context_expired:
+                buffers_.input().release(); // kept if bytes after close_notify wait for detach()
+                return {0, errc::end_of_stream};
+            case provider_status::error:
+                write_alert();
+                buffers_.input().release();
+                return {0, error_};
+            case provider_status::continue_needed:
+            case provider_status::incomplete_message:
+                if (!may_receive)
+                    return {0, errc::would_block};
+                if (const auto ec = receive(r.missing_bytes))
+                    return {0, ec};
+                break;
+            }
+        }
+    }
+
     // Plaintext whose records the output queue can hold now (at most max_write_chunk): a record
     // carries at most 16384 bytes of plaintext and adds at most 5 + 256 bytes to it.
     std::size_t writable() noexcept {
@@ -382,7 +414,7 @@ private:
         }
         const io_result got = transport_.read_some(room);
         if (got.error == errc::would_block || (!got.error && got.bytes == 0)) {
-            input.release(); // idle between records: a pooled policy gets its memory back
+            idle();
             return errc::would_block;
         }
         if (got.error == errc::end_of_stream)
@@ -391,6 +423,13 @@ private:
             return fail(got.error);
         input.commit(got.bytes);
         return {};
+    }
+
+    // Nothing to read for now, between records: the memory that waiting needs none of goes back
+    // (a pooled policy's block, the engine's record buffers).
+    void idle() noexcept {
+        buffers_.input().release();
+        provider_.release_memory();
     }
 
     std::error_code wait(wait_for what, clock::time_point deadline) noexcept {

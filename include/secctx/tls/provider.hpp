@@ -92,6 +92,8 @@ concept security_provider =
 //       and what they owe the peer is appended to b.output().
 //   p.close(b) -> provider_result: appends close_notify to b.output().
 //   p.update_keys(b, request_peer) -> provider_result: a TLS 1.3 KeyUpdate in b.output().
+//   p.release_memory() noexcept: the connection is idle; the engine gives back the memory it
+//       can make again when the next record comes (its own record buffers).
 //   cp.pending_plaintext() -> std::size_t: plaintext decrypted and not yet handed out.
 //   cp.closed_by_peer() -> bool: the peer's close_notify has been read.
 //   query_attributes(cp) -> connection_attributes, found by argument-dependent lookup in the
@@ -106,6 +108,7 @@ concept record_protection =
     { p.decrypt(b, into) } noexcept -> std::same_as<decrypt_result>;
     { p.close(b) } noexcept -> std::same_as<provider_result>;
     { p.update_keys(b, request_peer) } noexcept -> std::same_as<provider_result>;
+    { p.release_memory() } noexcept;
     { cp.pending_plaintext() } noexcept -> std::same_as<std::size_t>;
     { cp.closed_by_peer() } noexcept -> std::same_as<bool>;
     { query_attributes(cp) } -> std::same_as<connection_attributes>;

@@ -199,6 +199,14 @@ public:
         return fail(SSL_get_error(ssl_.get(), rc), write_error);
     }
 
+    // SSL_MODE_RELEASE_BUFFERS frees the engine's record buffers after most records, but not
+    // all: OpenSSL 3.0 keeps its 16 KB read buffer after NewSessionTicket messages, for example.
+    // SSL_free_buffers() frees them whenever nothing is pending in them.
+    void release_memory() noexcept {
+        if (ssl_)
+            SSL_free_buffers(ssl_.get());
+    }
+
     // The post-handshake messages (NewSessionTicket, KeyUpdate) in the whole records at the front
     // of buffers.input(), without handing out application data: a record of it is decrypted and
     // stays in the engine (pending_plaintext()) for the next decrypt(). Returns ok when plaintext
