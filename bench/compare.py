@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Compare the handshake variants of bench/common.hpp: instructions per handshake (callgrind) and
-handshakes per second (Google Benchmark), side by side, with ratios against openssl-custom-bio.
+"""Compare the variants of bench/common.hpp: instructions per handshake (callgrind), handshakes
+per second and 16 KiB records per second (Google Benchmark), side by side, with ratios against
+openssl-custom-bio.
 
 Method (see docs/performance.md):
   * instructions: `valgrind --tool=callgrind handshake_loop VARIANT N` for N=1 and N=--n; the
@@ -8,9 +9,14 @@ Method (see docs/performance.md):
     (Ir(N) - Ir(1)) / (N - 1) is the cost of one handshake. Deterministic up to a few hundred
     instructions (the ECDSA nonce is random), so a single run per N is enough.
   * time: `secctx_bench` with --benchmark_repetitions and random interleaving; the medians of
-    CPU-time based handshakes/s and of the allocation counters are reported.
+    CPU-time based handshakes/s (BM_handshake) and records/s (BM_records), and of their
+    allocation counters (per handshake, per record), are reported.
+  * the goals (issue 5) are checked on secctx-fixed: instructions <= 1.01 x openssl-custom-bio
+    and < openssl-mem; lib_allocs = 0 per handshake and per record for secctx-fixed and
+    secctx-pooled.
 
 Usage: bench/compare.py [--n 21] [--repetitions 15] [--min-time 0.5] [--plot docs/plots/handshake.png]
+                        [--idle-json FILE]   (bench/idle_memory.py's results, for the plot)
 The plot needs matplotlib (Debian: apt-get install python3-matplotlib, then run /usr/bin/python3).
 """
 
@@ -25,8 +31,10 @@ import subprocess
 import sys
 import tempfile
 
-VARIANTS = ["secctx-dynamic", "openssl-mem", "openssl-custom-bio"]
+VARIANTS = ["secctx-dynamic", "secctx-fixed", "secctx-pooled", "openssl-mem", "openssl-custom-bio"]
 BASELINE = "openssl-custom-bio"
+ZERO_OVERHEAD = "secctx-fixed"  # the variant the instruction goal is checked on
+NO_ALLOCATION = ["secctx-fixed", "secctx-pooled"]
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -42,15 +50,15 @@ def source_version() -> str:
         return "unknown"
 
 
-def build(build_dir: pathlib.Path) -> None:
+def build(build_dir: pathlib.Path, targets=("secctx_bench", "handshake_loop")) -> None:
     if not (build_dir / "CMakeCache.txt").exists():
         if build_dir.resolve() == (ROOT / "build" / "default").resolve():
             subprocess.run(["cmake", "--preset", "default"], cwd=ROOT, check=True)
         else:
             subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build_dir), "-G", "Ninja",
                             "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], check=True)
-    subprocess.run(["cmake", "--build", str(build_dir), "--target", "secctx_bench",
-                    "handshake_loop"], cwd=ROOT, check=True)
+    subprocess.run(["cmake", "--build", str(build_dir), "--target", *targets], cwd=ROOT,
+                   check=True)
 
 
 def callgrind_total(loop: pathlib.Path, variant: str, n: int, out_dir: pathlib.Path) -> int:
@@ -83,43 +91,46 @@ def instructions(build_dir: pathlib.Path, n: int, jobs: int, keep: pathlib.Path 
     return result
 
 
+def summarise(runs, rate_key: str) -> dict:
+    rate = [r["items_per_second"] for r in runs]
+    return {"repetitions": len(runs), rate_key: statistics.median(rate),
+            "best": max(rate),
+            "cv": statistics.stdev(rate) / statistics.mean(rate) if len(rate) > 1 else 0,
+            "cpu_us": statistics.median(r["cpu_time"] for r in runs),
+            "lib_allocs": statistics.median(r["lib_allocs"] for r in runs),
+            "ossl_allocs": statistics.median(r["ossl_allocs"] for r in runs),
+            "all": rate}
+
+
 def timings(build_dir: pathlib.Path, repetitions: int, min_time: float):
     bench = build_dir / "bench" / "secctx_bench"
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run([str(bench), "--benchmark_filter=BM_handshake/",
-                        f"--benchmark_repetitions={repetitions}",
+        subprocess.run([str(bench), f"--benchmark_repetitions={repetitions}",
                         f"--benchmark_min_time={min_time}",
                         "--benchmark_enable_random_interleaving=true",
                         "--benchmark_display_aggregates_only=true",
                         f"--benchmark_out={out.name}", "--benchmark_out_format=json"],
                        check=True)
         report = json.load(open(out.name))
-    reps = {}
+    reps = {"BM_handshake": {}, "BM_records": {}}
     for b in report["benchmarks"]:
         if b.get("run_type") == "iteration" and "error_occurred" not in b:
-            reps.setdefault(b["run_name"].split("/", 1)[1], []).append(b)
-    missing = [v for v in VARIANTS if v not in reps]
+            family, variant = b["run_name"].split("/", 1)
+            reps[family].setdefault(variant, []).append(b)
+    missing = [f"{f}/{v}" for f in reps for v in VARIANTS if v not in reps[f]]
     if missing:
         sys.exit(f"compare: no timing for {', '.join(missing)}")
-    result = {}
-    for v, runs in reps.items():
-        rate = [r["items_per_second"] for r in runs]
-        result[v] = {"repetitions": len(runs), "handshakes_per_s": statistics.median(rate),
-                     "best_handshakes_per_s": max(rate),
-                     "cv": statistics.stdev(rate) / statistics.mean(rate) if len(rate) > 1 else 0,
-                     "cpu_us": statistics.median(r["cpu_time"] for r in runs),
-                     "lib_allocs": statistics.median(r["lib_allocs"] for r in runs),
-                     "ossl_allocs": statistics.median(r["ossl_allocs"] for r in runs),
-                     "all_handshakes_per_s": rate}
+    result = {v: summarise(runs, "handshakes_per_s") for v, runs in reps["BM_handshake"].items()}
+    records = {v: summarise(runs, "records_per_s") for v, runs in reps["BM_records"].items()}
     # 95% bootstrap interval of the ratio of medians against the baseline (fixed seed).
     rng = random.Random(1)
-    base = result[BASELINE]["all_handshakes_per_s"]
+    base = result[BASELINE]["all"]
     for v in VARIANTS:
-        mine = result[v]["all_handshakes_per_s"]
+        mine = result[v]["all"]
         boot = sorted(statistics.median(rng.choices(mine, k=len(mine))) /
                       statistics.median(rng.choices(base, k=len(base))) for _ in range(2000))
         result[v]["ratio_ci95"] = [boot[50], boot[1949]]
-    return {"context": report["context"], "variants": result}
+    return {"context": report["context"], "variants": result, "records": records}
 
 
 def print_table(ir, tm, n) -> None:
@@ -143,29 +154,46 @@ def print_table(ir, tm, n) -> None:
             ci = f"[{t['ratio_ci95'][0]:.3f},{t['ratio_ci95'][1]:.3f}]"
             line += (f" {t['handshakes_per_s']:>13,.1f}"
                      f" {t['handshakes_per_s'] / b['handshakes_per_s']:>10.4f} {ci:>15}"
-                     f" {t['cv'] * 100:>5.1f}% {t['best_handshakes_per_s']:>8,.0f}"
-                     f" {t['best_handshakes_per_s'] / b['best_handshakes_per_s']:>10.4f}"
+                     f" {t['cv'] * 100:>5.1f}% {t['best']:>8,.0f}"
+                     f" {t['best'] / b['best']:>10.4f}"
                      f" {t['lib_allocs']:>11.2f} {t['ossl_allocs']:>12.1f}")
         print(line)
     print()
+    if tm:
+        head = (f"{'16 KiB records':<20} {'records/s':>11} {'vs custom':>10} {'cv':>6}"
+                f" {'lib_allocs':>11} {'ossl_allocs':>12}")
+        print(head)
+        print("-" * len(head))
+        r = tm["records"]
+        for v in VARIANTS:
+            print(f"{v:<20} {r[v]['records_per_s']:>11,.0f}"
+                  f" {r[v]['records_per_s'] / r[BASELINE]['records_per_s']:>10.4f}"
+                  f" {r[v]['cv'] * 100:>5.1f}% {r[v]['lib_allocs']:>11.2f}"
+                  f" {r[v]['ossl_allocs']:>12.1f}")
+        print()
     if ir:
-        s = ir["secctx-dynamic"]["ir_per_handshake"]
+        s = ir[ZERO_OVERHEAD]["ir_per_handshake"]
         vs_custom = s / ir[BASELINE]["ir_per_handshake"]
         vs_mem = s / ir["openssl-mem"]["ir_per_handshake"]
         print(f"instructions, (Ir(N={n}) - Ir(N=1)) / {n - 1}:")
-        print(f"  secctx-dynamic / openssl-custom-bio = {vs_custom:.4f}  (goal <= 1.01: "
+        print(f"  {ZERO_OVERHEAD} / openssl-custom-bio = {vs_custom:.4f}  (goal <= 1.01: "
               f"{'met' if vs_custom <= 1.01 else 'MISSED'})")
-        print(f"  secctx-dynamic / openssl-mem        = {vs_mem:.4f}  (goal < 1: "
+        print(f"  {ZERO_OVERHEAD} / openssl-mem        = {vs_mem:.4f}  (goal < 1: "
               f"{'met' if vs_mem < 1 else 'MISSED'})")
     if tm:
         t = tm["variants"]
-        s = t["secctx-dynamic"]["handshakes_per_s"]
         print(f"handshakes/s, median of {t[BASELINE]['repetitions']} repetitions (CPU time):")
-        print(f"  secctx-dynamic / openssl-custom-bio = {s / t[BASELINE]['handshakes_per_s']:.4f}")
-        print(f"  secctx-dynamic / openssl-mem        = {s / t['openssl-mem']['handshakes_per_s']:.4f}")
+        for v in VARIANTS[:3]:
+            s = t[v]["handshakes_per_s"]
+            print(f"  {v} / openssl-custom-bio = {s / t[BASELINE]['handshakes_per_s']:.4f},"
+                  f" / openssl-mem = {s / t['openssl-mem']['handshakes_per_s']:.4f}")
+        allocs = [(v, t[v]["lib_allocs"], tm["records"][v]["lib_allocs"]) for v in NO_ALLOCATION]
+        verdict = "met" if all(h == 0 and r == 0 for _, h, r in allocs) else "MISSED"
+        print("lib_allocs per handshake / per record (goal 0 / 0: " + verdict + "): " +
+              ", ".join(f"{v} {h:g} / {r:g}" for v, h, r in allocs))
 
 
-def plot(path: pathlib.Path, ir, tm, n) -> None:
+def plot(path: pathlib.Path, ir, tm, n, idle=None) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -179,7 +207,7 @@ def plot(path: pathlib.Path, ir, tm, n) -> None:
     panels = []
     if tm:
         medians = [tm["variants"][v]["handshakes_per_s"] for v in VARIANTS]
-        spread = [quartiles(tm["variants"][v]["all_handshakes_per_s"]) for v in VARIANTS]
+        spread = [quartiles(tm["variants"][v]["all"]) for v in VARIANTS]
         errors = [[m - lo for m, (lo, _) in zip(medians, spread)],
                   [hi - m for m, (_, hi) in zip(medians, spread)]]
         base = medians[VARIANTS.index(BASELINE)]
@@ -195,8 +223,11 @@ def plot(path: pathlib.Path, ir, tm, n) -> None:
         extra = [v - base for v in per]
         panels.append((f"instructions per handshake above {BASELINE} (zoom of the panel above)",
                        extra, None, lambda v: f"{v:+,.0f}", 1e3))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8.5, 2.6 * len(panels)), squeeze=False)
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c"]
+    rows = len(panels) + (1 if idle else 0)
+    fig, axes = plt.subplots(rows, 1, figsize=(8.5, 2.6 * rows), squeeze=False)
+    colours = ["#1f77b4", "#17becf", "#9467bd", "#ff7f0e", "#2ca02c"]
+    if idle:
+        plot_idle(axes[-1, 0], idle)
     for ax, (title, values, errors, label, unit) in zip(axes[:, 0], panels):
         bars = ax.barh(VARIANTS, values, color=colours, xerr=errors, capsize=4)
         for i, (bar, value) in enumerate(zip(bars, values)):
@@ -218,6 +249,32 @@ def plot(path: pathlib.Path, ir, tm, n) -> None:
     print(f"plot written to {path}")
 
 
+def plot_idle(ax, idle) -> None:
+    """Bytes held per idle established connection end, server and client, by variant."""
+    import matplotlib.ticker
+    variants = list(dict.fromkeys(r["variant"] for r in idle["results"]))
+    per = {(r["variant"], r["role"]): r["bytes_per_end"] for r in idle["results"]}
+    height = 0.38
+    for k, (role, colour) in enumerate((("server", "#1f77b4"), ("client", "#ff7f0e"))):
+        ys = [i + (k - 0.5) * height for i in range(len(variants))]
+        values = [per[(v, role)] for v in variants]
+        bars = ax.barh(ys, values, height=height, color=colour, label=f"{role} end")
+        for bar, value in zip(bars, values):
+            ax.text(value, bar.get_y() + bar.get_height() / 2, f"  {value / 1000:,.1f} KB",
+                    va="center", fontsize=8)
+    ax.axvline(16000, color="#d62728", linestyle="--", linewidth=1)
+    ax.text(16000, -0.9, " 16 KB goal", color="#d62728", fontsize=8, va="center")
+    ax.set_yticks(range(len(variants)))
+    ax.set_yticklabels(variants)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(per.values()) * 1.25)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda x, _: f"{x / 1000:,.0f} KB"))
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"heap held per idle established TLS 1.3 end, {idle['n']:,} live connections "
+                 "(lower is better)", fontsize=9.5)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--build-dir", type=pathlib.Path, default=ROOT / "build" / "default")
@@ -234,16 +291,19 @@ def main() -> int:
     p.add_argument("--from-json", type=pathlib.Path,
                    help="measure nothing: print the table (and --plot) from an earlier --json")
     p.add_argument("--plot", type=pathlib.Path, help="write a PNG plot here")
+    p.add_argument("--idle-json", type=pathlib.Path,
+                   help="bench/idle_memory.py's --json output, added to the plot")
     args = p.parse_args()
     if args.n < 2:
         p.error("--n must be at least 2")
 
+    idle = json.loads(args.idle_json.read_text()) if args.idle_json else None
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
         print(f"\nsource: {saved['source']}")
         print_table(saved["instructions"], saved["timing"], saved["n"])
         if args.plot:
-            plot(args.plot, saved["instructions"], saved["timing"], saved["n"])
+            plot(args.plot, saved["instructions"], saved["timing"], saved["n"], idle)
         return 0
 
     build(args.build_dir)
@@ -258,7 +318,7 @@ def main() -> int:
         args.json.write_text(json.dumps({"source": source, "n": args.n,
                                          "instructions": ir, "timing": tm}, indent=2))
     if args.plot:
-        plot(args.plot, ir, tm, args.n)
+        plot(args.plot, ir, tm, args.n, idle)
     return 0
 
 

@@ -23,21 +23,10 @@ import sys
 import tempfile
 import time
 
-from compare import ROOT, source_version
+from compare import ROOT, build, source_version
 
 VARIANTS = ["secctx-dynamic", "secctx-fixed", "secctx-pooled", "openssl-mem", "asio-ssl-stream"]
 BASELINE = "asio-ssl-stream"
-
-
-def build(build_dir: pathlib.Path) -> None:
-    if not (build_dir / "CMakeCache.txt").exists():
-        preset = build_dir.resolve() == (ROOT / "build" / "default").resolve()
-        configure = (["cmake", "--preset", "default"] if preset else
-                     ["cmake", "-S", str(ROOT), "-B", str(build_dir), "-G", "Ninja",
-                      "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
-        subprocess.run(configure, cwd=ROOT, check=True)
-    subprocess.run(["cmake", "--build", str(build_dir), "--target", "idle_memory"], cwd=ROOT,
-                   check=True)
 
 
 def measure(program: pathlib.Path, variant: str, n: int) -> list[dict]:
@@ -84,7 +73,7 @@ def main() -> None:
         sys.exit(f"unknown variants: {', '.join(sorted(unknown))}")
 
     build_dir = pathlib.Path(args.build_dir)
-    build(build_dir)
+    build(build_dir, ["idle_memory"])
     program = build_dir / "bench" / "idle_memory"
     started = time.monotonic()
     rows = []
