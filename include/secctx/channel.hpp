@@ -103,7 +103,7 @@ public:
         auto& output = buffers_.output();
         while (output.size() != 0) {
             const io_result put = transport_.write_some(output.data());
-            if (put.error == errc::would_block || (!put.error && put.bytes == 0))
+            if (no_progress(put))
                 return errc::would_block;
             if (put.error)
                 return fail(put.error);
@@ -343,6 +343,7 @@ public:
     const Provider& provider() const noexcept { return provider_; }
     Transport& transport() noexcept { return transport_; }
     Buffers& buffers() noexcept { return buffers_; }
+    const Buffers& buffers() const noexcept { return buffers_; }
 
 private:
     // read_some() for one segment; without `may_receive`, only what needs no transport read.
@@ -413,7 +414,7 @@ private:
             return fail(ec);
         }
         const io_result got = transport_.read_some(room);
-        if (got.error == errc::would_block || (!got.error && got.bytes == 0)) {
+        if (no_progress(got)) {
             idle();
             return errc::would_block;
         }
@@ -433,9 +434,10 @@ private:
     }
 
     std::error_code wait(wait_for what, clock::time_point deadline) noexcept {
-        if (const auto ec = transport_.wait(what, deadline))
-            return ec == errc::timed_out ? ec : fail(ec);
-        return {};
+        const auto ec = transport_.wait(what, deadline);
+        if (!ec || ec == std::errc::interrupted)
+            return {};
+        return ec == errc::timed_out ? ec : fail(ec);
     }
 
     std::error_code flush_until(clock::time_point deadline) noexcept {

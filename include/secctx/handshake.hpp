@@ -100,7 +100,7 @@ public:
                 if (room.size() < last_.missing_bytes)
                     return refuse(prepare_failure(input, last_.missing_bytes));
                 const io_result got = transport_.read_some(room);
-                if (got.error == errc::would_block || (!got.error && got.bytes == 0)) {
+                if (no_progress(got)) {
                     metrics_.waiting_begin();
                     return result(step_status::want_read);
                 }
@@ -145,7 +145,8 @@ public:
             case step_status::want_write: {
                 const auto what =
                     r.status == step_status::want_read ? wait_for::readable : wait_for::writable;
-                if (const auto ec = transport_.wait(what, std::min(deadline, deadline_)))
+                const auto ec = transport_.wait(what, std::min(deadline, deadline_));
+                if (ec && ec != std::errc::interrupted)
                     return fail(ec).error;
                 break;
             }
@@ -228,10 +229,10 @@ private:
         auto& output = buffers_.output();
         while (output.size() != 0) {
             const io_result put = transport_.write_some(output.data());
+            if (no_progress(put))
+                return errc::would_block;
             if (put.error)
                 return put.error;
-            if (put.bytes == 0)
-                return errc::would_block;
             output.consume(put.bytes);
             counters_.bytes_sent += put.bytes;
         }

@@ -13,7 +13,10 @@
 //                          (as `what` says) or until `deadline`, whichever is first: success, or
 //                          errc::timed_out, or the transport's error. It is the only call that
 //                          blocks; run() uses it between non-blocking step()s.
-// io_result.bytes is meaningful only when io_result.error is empty.
+// io_result.bytes is meaningful only when io_result.error is empty. A call interrupted by a signal
+// should be retried by the transport itself (secctx's own do); one that reports it anyway
+// (std::errc::interrupted, from any of the three calls) is taken as "nothing happened": the loops
+// treat it as errc::would_block, and a wait() that reports it is waited again.
 #pragma once
 
 #include "secctx/error.hpp"
@@ -34,6 +37,13 @@ struct io_result {
 };
 
 enum class wait_for { readable, writable };
+
+// A read or write that moved nothing and failed nothing: errc::would_block, an interruption the
+// transport passed on, or zero bytes without an error. Every loop treats the three alike.
+inline bool no_progress(const io_result& r) noexcept {
+    return r.error == errc::would_block || r.error == std::errc::interrupted ||
+           (!r.error && r.bytes == 0);
+}
 
 // clang-format off
 template <class T>
