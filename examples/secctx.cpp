@@ -49,14 +49,23 @@ commands:
         Exits 0 if every handshake succeeded, 1 otherwise.
   server --listen HOST:PORT --cert FILE --key FILE [--ca FILE]
          [--verify-client required|optional] [--alpn LIST] [--mode echo|http] [--stdio]
-         [--max-connections N] [--handshake-timeout MS]
-        A TLS server on one thread (epoll, non-blocking step()), for many connections at once.
+         [--threads N] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS]
+         [--max-output BYTES] [--ciphersuites LIST] [--cipher LIST] [--groups LIST]
+         [--min-version tls1.2|tls1.3] [--max-version tls1.2|tls1.3]
+        A TLS server: --threads event loops (epoll, non-blocking step()), default 1, for many
+        connections at once; buffers come from one pool, none held by an idle connection.
         --mode echo sends every byte back; --mode http answers each request with a small
-        HTTP/1.1 200 response (keep-alive; closes after HTTP/1.0 or "Connection: close").
-        --stdio speaks TLS on its own stdin/stdout for one connection. --ca gives the anchors
-        for client certificates. One log line per connection on stderr: peer, protocol,
-        cipher, ALPN, handshake microseconds, or the error (a peer that drops TCP without
-        close_notify is logged as truncated). Over the limit, connections are refused at once.
+        HTTP/1.1 200 response (keep-alive, pipelined requests answered in order; closes after
+        HTTP/1.0 or "Connection: close", with close_notify). --stdio speaks TLS on its own
+        stdin/stdout for one connection. --ca gives the anchors for client certificates.
+        The certificate may be RSA or ECDSA. --ciphersuites (TLS 1.3), --cipher (TLS 1.2) and
+        --groups take OpenSSL's list syntax. Limits, each closing with its own log line:
+        --handshake-timeout (default 10000 ms), --idle-timeout (no byte either way on an
+        established connection, default 60000 ms), --max-output (answers the peer has not
+        read, default 262144 bytes), --max-connections (default 1024, kept under the
+        descriptor limit; over it connections are refused at once). One log line per
+        connection on stderr: peer, protocol, cipher, ALPN, handshake microseconds, and how it
+        ended (a peer that drops TCP without close_notify is logged as truncated).
   client --connect HOST:PORT [--ca FILE] [--servername NAME] [--cert FILE --key FILE]
          [--alpn LIST] [--send TEXT] [--stdio] [--timeout MS]
         Connects, verifies the server (against --ca, else the system store, for --servername

@@ -1,32 +1,46 @@
-// `secctx server`: one thread, epoll, non-blocking step() and channel calls, many connections.
-// Modelled on `openssl s_server`; one log line per connection on stderr.
+// `secctx server`: epoll event loops driving non-blocking step() and channel calls, many
+// connections per loop, one loop per --threads. Modelled on `openssl s_server`; one log line per
+// connection on stderr. Every connection ends by a limit or by the peer, each with its own line.
 #include "tool.hpp"
 
+#include "secctx/buffer/pooled.hpp"
 #include "secctx/transport/pipe.hpp"
 #include "secctx/transport/socket.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 
+#include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <list>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace secctx::tool {
 
 namespace {
 
-using server_handshake = basic_handshake<server, socket_transport, dynamic_buffer>;
+// Pooled buffers: an idle connection holds no buffer memory, only its OpenSSL state.
+using server_handshake = basic_handshake<server, socket_transport, pooled_buffer>;
 using server_channel = basic_channel_for<server_handshake>;
 
 enum class mode { echo, http };
 
 struct settings {
     mode answer = mode::echo;
+    unsigned threads = 1;
     std::size_t max_connections = 1024;
     std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    // Plaintext answered but not yet taken by the peer; beyond it the peer is not reading.
+    std::size_t max_output = 256 * 1024;
 };
 
 std::string peer_name(int fd) {
@@ -48,9 +62,27 @@ std::string peer_name(int fd) {
     return std::string(text) + ":" + std::to_string(port);
 }
 
-// What the server answers: the bytes themselves (echo), or a response per HTTP request.
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return (x | 0x20) == (y | 0x20);
+           });
+}
+
+bool contains_ignoring_case(std::string_view text, std::string_view word) {
+    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
+        if (equal_ignoring_case(text.substr(i, word.size()), word))
+            return true;
+    return false;
+}
+
+// What the server answers: the bytes themselves (echo), or a response per HTTP request, in the
+// order the requests came (pipelining).
 class responder {
 public:
+    // A request head longer than this is refused: a peer that never ends its head cannot make
+    // the server buffer without bound.
+    static constexpr std::size_t max_request_head = 16 * 1024;
+
     explicit responder(mode m) : mode_(m) {}
 
     // Appends the answer to `received` to `out`; true when the connection should close after it.
@@ -60,112 +92,234 @@ public:
             return false;
         }
         requests_.append(received);
+        std::size_t at = 0;
         bool close = false;
-        for (std::size_t end; (end = requests_.find("\r\n\r\n")) != std::string::npos;) {
-            const std::string head = requests_.substr(0, end);
-            requests_.erase(0, end + 4);
-            const bool http10 = head.find("HTTP/1.0") != std::string::npos;
-            close = http10 || head.find("Connection: close") != std::string::npos ||
-                    head.find("connection: close") != std::string::npos;
-            static constexpr std::string_view body = "hello from secctx\n";
-            out += http10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
-            out += "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-                   (close ? "\r\nConnection: close" : "") + "\r\n\r\n";
-            out += body;
-            if (close)
+        while (!close) {
+            // A request body (Content-Length) is read and ignored: it must not be taken for the
+            // next request.
+            const std::size_t skipped = std::min(body_left_, requests_.size() - at);
+            at += skipped;
+            body_left_ -= skipped;
+            if (body_left_ != 0)
                 break;
+            const std::size_t end = requests_.find("\r\n\r\n", at);
+            if (end == std::string::npos) {
+                if (requests_.size() - at > max_request_head) {
+                    out += "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: "
+                           "0\r\nConnection: close\r\n\r\n";
+                    close = true;
+                }
+                break;
+            }
+            close = respond(std::string_view(requests_).substr(at, end - at), out);
+            at = end + 4;
         }
+        requests_.erase(0, at);
+        if (requests_.empty() && requests_.capacity() > max_request_head)
+            requests_.shrink_to_fit(); // an idle connection keeps no large buffer
         return close;
     }
 
 private:
+    bool respond(std::string_view head, std::string& out) {
+        const std::size_t line_end = head.find("\r\n");
+        const std::string_view request_line = head.substr(0, line_end);
+        const bool http10 = request_line.ends_with("HTTP/1.0");
+        bool close = http10;
+        for (std::size_t at = line_end; at != std::string_view::npos && at < head.size();) {
+            const std::size_t next = head.find("\r\n", at + 2);
+            const std::string_view line = head.substr(at + 2, next - (at + 2));
+            at = next;
+            const std::size_t colon = line.find(':');
+            if (colon == std::string_view::npos)
+                continue;
+            const std::string_view name = line.substr(0, colon);
+            std::string_view value = line.substr(colon + 1);
+            while (!value.empty() && value.front() == ' ')
+                value.remove_prefix(1);
+            if (equal_ignoring_case(name, "connection") && contains_ignoring_case(value, "close"))
+                close = true;
+            else if (equal_ignoring_case(name, "content-length"))
+                std::from_chars(value.data(), value.data() + value.size(), body_left_);
+        }
+        // Built once: the answer is the same for every request.
+        static const std::string keep_alive = response("HTTP/1.1", false);
+        static const std::string closing11 = response("HTTP/1.1", true);
+        static const std::string closing10 = response("HTTP/1.0", true);
+        out += http10 ? closing10 : close ? closing11 : keep_alive;
+        return close;
+    }
+
+    static std::string response(std::string_view version, bool close) {
+        static constexpr std::string_view body = "hello from secctx\n";
+        return std::string(version) +
+               " 200 OK\r\nServer: secctx\r\nContent-Type: text/plain\r\nContent-Length: " +
+               std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" +
+               std::string(body);
+    }
+
     mode mode_;
     std::string requests_;
+    std::size_t body_left_ = 0;
 };
 
 struct connection {
+    int fd = -1;
     std::string peer;
     std::string summary; // what the handshake negotiated, for the connection's log line
     clock::time_point accepted;
-    clock::time_point deadline;
+    clock::time_point last_activity;
     std::optional<server_handshake> handshake;
     std::optional<server_channel> channel;
-    responder reply;
-    std::string outbox; // plaintext not yet taken by the channel
-    bool closing = false;
-    int fd = -1;
+    responder reply{mode::echo};
+    std::string outbox;   // plaintext not yet taken by the channel
+    std::string farewell; // why the connection closes once the outbox is out, if it does
+    std::uint32_t watching = 0;
+    std::list<connection>* home = nullptr;
+    std::list<connection>::iterator self;
 };
 
+// What all loops share: the pool the connections' buffers come from, the connection count that
+// --max-connections bounds, and the listening socket.
+struct shared_state {
+    const settings& limits;
+    const credentials& creds;
+    buffer_pool& pool;
+    int listener;
+    std::atomic<std::size_t> connections{0};
+};
+
+// One thread's loop. All loops watch the one listening socket with EPOLLEXCLUSIVE rather than
+// each having a SO_REUSEPORT socket of its own: the kernel wakes only a loop that is waiting in
+// epoll_wait, so a new connection goes to a loop with nothing to do instead of to one picked by
+// a hash of the peer's address while it is busy with handshakes; and it works for any --listen
+// address (port 0 included) with one descriptor and one accept queue.
 class event_loop {
 public:
-    event_loop(socket_listener listener, const credentials& creds, const settings& s)
-        : listener_(std::move(listener)), credentials_(creds), settings_(s),
-          epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
-        watch(listener_.native_handle(), EPOLLIN, nullptr, EPOLL_CTL_ADD);
+    explicit event_loop(shared_state& shared)
+        : shared_(shared), limits_(shared.limits), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+          reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {
+        watch_listener();
     }
 
-    ~event_loop() { ::close(epoll_); }
+    event_loop(const event_loop&) = delete;
+    event_loop& operator=(const event_loop&) = delete;
+
+    ~event_loop() {
+        ::close(epoll_);
+        if (reserve_ >= 0)
+            ::close(reserve_);
+    }
 
     int run() {
-        epoll_event events[64];
+        epoll_event events[128];
         for (;;) {
-            const int n = ::epoll_wait(epoll_, events, 64, 100);
+            const int n = ::epoll_wait(epoll_, events, 128, 100);
             if (n < 0 && errno != EINTR) {
                 std::perror("secctx server: epoll_wait");
                 return 1;
             }
             for (int i = 0; i < n; ++i) {
                 if (events[i].data.ptr == nullptr)
-                    accept_all();
+                    accept_some();
                 else
                     serve(*static_cast<connection*>(events[i].data.ptr));
             }
-            expire_handshakes();
+            expire(clock::now());
         }
     }
 
 private:
-    void watch(int fd, std::uint32_t what, connection* c, int op) {
+    void watch_listener() {
         epoll_event event{};
-        event.events = what;
-        event.data.ptr = c;
-        ::epoll_ctl(epoll_, op, fd, &event);
+        event.events = EPOLLIN | EPOLLEXCLUSIVE;
+        event.data.ptr = nullptr;
+        ::epoll_ctl(epoll_, EPOLL_CTL_ADD, shared_.listener, &event);
+        accept_paused_until_.reset();
     }
 
-    void accept_all() {
-        for (;;) {
-            socket_transport socket;
-            if (listener_.accept(socket, clock::now()))
+    // Only a change costs a system call: a busy connection asks for the same events every time.
+    void want(connection& c, std::uint32_t what) {
+        if (c.watching == what)
+            return;
+        epoll_event event{};
+        event.events = what;
+        event.data.ptr = &c;
+        ::epoll_ctl(epoll_, c.watching == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &event);
+        c.watching = what;
+    }
+
+    // At most a batch per wake-up, so that one loop does not take every connection of a burst
+    // while the others wait: the socket stays readable and wakes the next idle loop.
+    void accept_some() {
+        for (int i = 0; i < 16; ++i) {
+            const int fd =
+                ::accept4(shared_.listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED)
+                    continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK)
+                    cannot_accept(errno);
                 return;
-            const std::string peer = peer_name(socket.native_handle());
-            if (connections_.size() >= settings_.max_connections) {
-                std::fprintf(stderr, "%s refused: too many connections (%zu)\n", peer.c_str(),
-                             connections_.size());
-                continue; // the socket closes here
             }
-            auto& c = connections_.emplace_back(connection{peer,
-                                                           {},
-                                                           clock::now(),
-                                                           {},
-                                                           {},
-                                                           {},
-                                                           responder(settings_.answer),
-                                                           {},
-                                                           false,
-                                                           socket.native_handle()});
-            handshake_limits limits;
-            limits.timeout = settings_.handshake_timeout;
-            c.deadline = c.accepted + settings_.handshake_timeout;
-            c.handshake.emplace(server{credentials_}, std::move(socket), dynamic_buffer(), limits);
-            watch(c.fd, EPOLLIN, &c, EPOLL_CTL_ADD);
-            serve(c);
+            // Handshake flights and small responses are latency-bound: send them at once.
+            const int on = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+            admit(socket_transport(fd));
         }
+    }
+
+    // Out of descriptors (EMFILE, ENFILE) or kernel memory: the pending connection would keep the
+    // listener readable and the loop spinning. A descriptor kept in reserve is given up to accept
+    // it and close it at once, so the peer learns now; if even that fails, this loop stops
+    // accepting for a moment.
+    void cannot_accept(int error) {
+        if ((error == EMFILE || error == ENFILE) && reserve_ >= 0) {
+            ::close(reserve_);
+            const int fd = ::accept4(shared_.listener, nullptr, nullptr, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                std::fprintf(stderr, "%s refused: out of file descriptors\n",
+                             peer_name(fd).c_str());
+                ::close(fd);
+            }
+            reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (fd >= 0)
+                return;
+        }
+        std::fprintf(stderr, "accept paused for 100 ms: %s\n", std::strerror(error));
+        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, shared_.listener, nullptr);
+        accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
+    }
+
+    void admit(socket_transport socket) {
+        const std::string peer = peer_name(socket.native_handle());
+        if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
+            limits_.max_connections) {
+            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            std::fprintf(stderr, "%s refused: too many connections (%zu)\n", peer.c_str(),
+                         limits_.max_connections);
+            return; // the socket closes here
+        }
+        const auto now = clock::now();
+        handshaking_.emplace_back();
+        connection& c = handshaking_.back();
+        c.fd = socket.native_handle();
+        c.peer = peer;
+        c.accepted = c.last_activity = now;
+        c.reply = responder(limits_.answer);
+        c.home = &handshaking_;
+        c.self = std::prev(handshaking_.end());
+        handshake_limits hl;
+        hl.timeout = limits_.handshake_timeout;
+        c.handshake.emplace(server{shared_.creds}, std::move(socket), pooled_buffer(shared_.pool),
+                            hl);
+        advance_handshake(c);
     }
 
     void serve(connection& c) {
         if (c.handshake)
             advance_handshake(c);
-        else if (c.channel)
+        else
             advance_channel(c);
     }
 
@@ -173,103 +327,140 @@ private:
         const step_result r = c.handshake->step();
         switch (r.status) {
         case step_status::want_read:
-            watch(c.fd, EPOLLIN, &c, EPOLL_CTL_MOD);
-            return;
+            return want(c, EPOLLIN);
         case step_status::want_write:
-            watch(c.fd, EPOLLOUT, &c, EPOLL_CTL_MOD);
-            return;
+            return want(c, EPOLLOUT);
         case step_status::failed:
+            // The alert went out with the failed step, as far as the socket took it; the
+            // connection closes now.
             std::fprintf(stderr, "%s handshake failed: %s\n", c.peer.c_str(),
                          describe(r.error, c.handshake->error_detail()).c_str());
-            drop(c);
-            return;
+            return drop(c);
         case step_status::done:
             break;
         }
         const auto& p = c.handshake->provider();
+        const auto now = clock::now();
         const auto elapsed =
-            std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - c.accepted);
+            std::chrono::duration_cast<std::chrono::microseconds>(now - c.accepted);
         c.summary = std::string(p.protocol()) + " " + std::string(p.cipher()) +
                     " alpn=" + (p.alpn().empty() ? std::string("-") : std::string(p.alpn())) +
                     " handshake " + std::to_string(elapsed.count()) + " us" +
                     (p.resumed() ? " resumed" : "");
         c.channel.emplace(std::move(*c.handshake));
         c.handshake.reset();
+        established_.splice(established_.end(), handshaking_, c.self);
+        c.home = &established_;
+        c.last_activity = now;
         advance_channel(c);
+    }
+
+    // Bytes moved: the connection goes to the back of the idle order.
+    void touch(connection& c) {
+        c.last_activity = clock::now();
+        established_.splice(established_.end(), established_, c.self);
+    }
+
+    std::size_t buffered(const connection& c) const {
+        return c.outbox.size() + c.channel->buffers().output().size();
     }
 
     void advance_channel(connection& c) {
         server_channel& ch = *c.channel;
         std::byte buffer[16384];
         for (;;) {
-            // Answer what was asked before reading more: a peer that never reads cannot make
-            // the server buffer without bound.
+            bool moved = false;
             while (!c.outbox.empty()) {
                 const io_result w = ch.write_some(std::as_bytes(std::span(c.outbox)));
-                if (w.error == errc::would_block) {
-                    watch(c.fd, EPOLLOUT, &c, EPOLL_CTL_MOD);
-                    return;
-                }
+                if (w.error == errc::would_block)
+                    break;
                 if (w.error)
                     return finish(c, "write failed: " + describe(w.error, ch.error_detail()));
                 c.outbox.erase(0, w.bytes);
+                moved = true;
             }
-            if (const auto ec = ch.flush(); ec == errc::would_block) {
-                watch(c.fd, EPOLLOUT, &c, EPOLL_CTL_MOD);
-                return;
+            bool output_waits = !c.outbox.empty();
+            if (!output_waits) {
+                const auto ec = ch.flush();
+                if (ec && ec != errc::would_block)
+                    return finish(c, "write failed: " + describe(ec, ch.error_detail()));
+                output_waits = ec == errc::would_block;
+                if (c.outbox.capacity() > 64 * 1024)
+                    c.outbox.shrink_to_fit(); // an idle connection keeps no large buffer
             }
-            if (c.closing)
-                return finish(c, "closed after the response");
-            const io_result r = ch.read_some(buffer);
-            if (r.error == errc::would_block) {
-                watch(c.fd, EPOLLIN, &c, EPOLL_CTL_MOD);
-                return;
-            }
-            if (r.error == errc::end_of_stream) {
+            if (moved)
+                touch(c);
+            if (!c.farewell.empty()) {
+                // Nothing more is read: what was asked is answered, then close_notify, then the
+                // TCP connection closes.
+                if (output_waits)
+                    return want(c, EPOLLOUT);
                 ch.shutdown_send();
-                return finish(c, "closed by the peer (close_notify)");
+                return finish(c, c.farewell);
+            }
+            // Requests are read on while answers wait for the peer, up to --max-output: a peer
+            // that sends but never reads is closed then, instead of being buffered for.
+            const io_result r = ch.read_some(buffer);
+            if (r.error == errc::would_block)
+                return want(c, output_waits ? EPOLLIN | EPOLLOUT : EPOLLIN);
+            if (r.error == errc::end_of_stream) {
+                c.farewell = "closed by the peer (close_notify)";
+                continue;
             }
             if (r.error == errc::truncated || r.error == errc::truncated_mid_record)
                 return finish(c, "truncated: " + r.error.message());
             if (r.error)
                 return finish(c, "failed: " + describe(r.error, ch.error_detail()));
+            touch(c);
             const std::string_view text(reinterpret_cast<const char*>(buffer), r.bytes);
-            if (c.reply.answer(text, c.outbox)) {
-                c.closing = true;
-            }
+            if (c.reply.answer(text, c.outbox))
+                c.farewell = "closed after the response";
+            if (buffered(c) > limits_.max_output)
+                return finish(c, "closed: output limit (" + std::to_string(buffered(c)) +
+                                     " bytes not read by the peer, --max-output " +
+                                     std::to_string(limits_.max_output) + ")");
         }
     }
 
     void finish(connection& c, const std::string& why) {
-        if (c.closing && c.channel && !c.channel->error())
-            c.channel->shutdown_send();
         std::fprintf(stderr, "%s %s; %s\n", c.peer.c_str(), c.summary.c_str(), why.c_str());
         drop(c);
     }
 
+    // Closing the descriptor also takes it out of the epoll set.
     void drop(connection& c) {
-        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
-        connections_.remove_if([&](const connection& x) { return &x == &c; });
+        c.home->erase(c.self);
+        shared_.connections.fetch_sub(1, std::memory_order_relaxed);
     }
 
-    void expire_handshakes() {
-        const auto now = clock::now();
-        for (auto it = connections_.begin(); it != connections_.end();) {
-            auto next = std::next(it);
-            if (it->handshake && now >= it->deadline) {
-                std::fprintf(stderr, "%s handshake failed: %s\n", it->peer.c_str(),
-                             make_error_code(errc::timed_out).message().c_str());
-                drop(*it);
-            }
-            it = next;
+    // Both lists are in deadline order (accepted, last active), so only expired ones are looked at.
+    void expire(clock::time_point now) {
+        while (!handshaking_.empty() &&
+               now - handshaking_.front().accepted >= limits_.handshake_timeout) {
+            connection& c = handshaking_.front();
+            std::fprintf(stderr, "%s closed: handshake timeout (%lld ms)\n", c.peer.c_str(),
+                         static_cast<long long>(limits_.handshake_timeout.count()));
+            drop(c);
         }
+        while (!established_.empty() &&
+               now - established_.front().last_activity >= limits_.idle_timeout) {
+            connection& c = established_.front();
+            std::fprintf(stderr, "%s %s; closed: idle timeout (%lld ms)\n", c.peer.c_str(),
+                         c.summary.c_str(), static_cast<long long>(limits_.idle_timeout.count()));
+            drop(c);
+        }
+        if (accept_paused_until_ && now >= *accept_paused_until_)
+            watch_listener();
     }
 
-    socket_listener listener_;
-    credentials credentials_;
-    settings settings_;
+    shared_state& shared_;
+    const settings& limits_;
     int epoll_;
-    std::list<connection> connections_; // stable addresses: epoll holds pointers
+    int reserve_;
+    std::optional<clock::time_point> accept_paused_until_;
+    // Stable addresses (epoll holds pointers), and splice() keeps each list in deadline order.
+    std::list<connection> handshaking_;
+    std::list<connection> established_;
 };
 
 // One connection over this process's stdin/stdout (pipe transport), blocking.
@@ -313,16 +504,52 @@ int serve_stdio(const credentials& creds, const settings& s) {
     }
 }
 
+bool parse_version(const std::string& text, tls_version& out) {
+    if (text == "tls1.2" || text == "TLSv1.2")
+        out = tls_version::tls1_2;
+    else if (text == "tls1.3" || text == "TLSv1.3")
+        out = tls_version::tls1_3;
+    else
+        return false;
+    return true;
+}
+
+// The descriptors the process may open: raised to the hard limit, and --max-connections kept
+// under it with room for the listener, the loops' epoll and reserve descriptors and stdio, so
+// that accepting never runs out of descriptors while connections are counted.
+std::size_t connections_that_fit(std::size_t wanted, unsigned threads) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return wanted;
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    const std::size_t spare = 16 + 2 * std::size_t{threads};
+    const std::size_t fit = limit.rlim_cur > spare ? limit.rlim_cur - spare : 1;
+    if (wanted > fit)
+        std::fprintf(stderr,
+                     "secctx server: --max-connections lowered to %zu (RLIMIT_NOFILE %llu)\n", fit,
+                     static_cast<unsigned long long>(limit.rlim_cur));
+    return std::min(wanted, fit);
+}
+
 } // namespace
 
 int run_server(int argc, char** argv) {
     options o(argc, argv,
               {"--listen", "--cert", "--key", "--ca", "--verify-client", "--alpn", "--mode",
-               "--max-connections", "--handshake-timeout"},
+               "--max-connections", "--handshake-timeout", "--idle-timeout", "--max-output",
+               "--threads", "--ciphersuites", "--cipher", "--groups", "--min-version",
+               "--max-version"},
               {"--stdio"});
     settings s;
     s.max_connections = static_cast<std::size_t>(o.number("--max-connections", 1024));
     s.handshake_timeout = std::chrono::milliseconds(o.number("--handshake-timeout", 10'000));
+    s.idle_timeout = std::chrono::milliseconds(o.number("--idle-timeout", 60'000));
+    s.max_output = static_cast<std::size_t>(o.number("--max-output", 256 * 1024));
+    s.threads = static_cast<unsigned>(o.number("--threads", 1));
+    if (s.threads == 0 || s.threads > 256)
+        return std::fprintf(stderr, "secctx server: --threads takes 1 to 256\n"), 2;
     const std::string answer = o.get("--mode", "echo");
     if (answer != "echo" && answer != "http")
         return std::fprintf(stderr, "secctx server: --mode takes echo or http\n"), 2;
@@ -348,6 +575,14 @@ int run_server(int argc, char** argv) {
         return std::fprintf(stderr, "secctx server: --verify-client takes required or optional\n"),
                2;
     config.alpn = split_list(o.get("--alpn"));
+    config.tls13_ciphersuites = o.get("--ciphersuites");
+    config.tls12_ciphers = o.get("--cipher");
+    config.groups = o.get("--groups");
+    if (!parse_version(o.get("--min-version", "tls1.2"), config.min_version) ||
+        !parse_version(o.get("--max-version", "tls1.3"), config.max_version))
+        return std::fprintf(stderr, "secctx server: --min-version and --max-version take tls1.2 or "
+                                    "tls1.3\n"),
+               2;
     std::error_code ec;
     std::string detail;
     const credentials creds = credentials::server(config, ec, &detail);
@@ -363,8 +598,16 @@ int run_server(int argc, char** argv) {
                      listen_error.message().c_str());
         return 1;
     }
-    std::fprintf(stderr, "listening on port %u\n", static_cast<unsigned>(listener.port()));
-    return event_loop(std::move(listener), creds, s).run();
+    s.max_connections = connections_that_fit(s.max_connections, s.threads);
+    // Blocks are taken lazily: the bound only caps busy connections (two blocks each at most).
+    buffer_pool pool(2 * s.max_connections + 64);
+    shared_state shared{s, creds, pool, listener.native_handle()};
+    std::fprintf(stderr, "listening on port %u (%u threads)\n",
+                 static_cast<unsigned>(listener.port()), s.threads);
+    std::vector<std::jthread> others;
+    for (unsigned i = 1; i < s.threads; ++i)
+        others.emplace_back([&shared] { event_loop(shared).run(); });
+    return event_loop(shared).run();
 }
 
 } // namespace secctx::tool
