@@ -142,20 +142,29 @@ private:
             else if (equal_ignoring_case(name, "content-length"))
                 std::from_chars(value.data(), value.data() + value.size(), body_left_);
         }
-        // Built once: the answer is the same for every request.
-        static const std::string keep_alive = response("HTTP/1.1", false);
-        static const std::string closing11 = response("HTTP/1.1", true);
-        static const std::string closing10 = response("HTTP/1.0", true);
-        out += http10 ? closing10 : close ? closing11 : keep_alive;
+        // Built once for "/", the target load generators ask for; any other target is named in
+        // the body, so that a client can tell which request an answer is for.
+        static const std::string keep_alive = response("HTTP/1.1", false, {});
+        static const std::string closing11 = response("HTTP/1.1", true, {});
+        static const std::string closing10 = response("HTTP/1.0", true, {});
+        const std::size_t target_begin = request_line.find(' ') + 1;
+        const std::string_view target =
+            request_line.substr(target_begin, request_line.find(' ', target_begin) - target_begin);
+        if (target == "/")
+            out += http10 ? closing10 : close ? closing11 : keep_alive;
+        else
+            out += response(http10 ? "HTTP/1.0" : "HTTP/1.1", close, target);
         return close;
     }
 
-    static std::string response(std::string_view version, bool close) {
-        static constexpr std::string_view body = "hello from secctx\n";
+    static std::string response(std::string_view version, bool close, std::string_view target) {
+        const std::string body = target.empty()
+                                     ? std::string("hello from secctx\n")
+                                     : "hello from secctx: " + std::string(target) + "\n";
         return std::string(version) +
                " 200 OK\r\nServer: secctx\r\nContent-Type: text/plain\r\nContent-Length: " +
                std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" +
-               std::string(body);
+               body;
     }
 
     mode mode_;
@@ -445,6 +454,7 @@ private:
         while (!established_.empty() &&
                now - established_.front().last_activity >= limits_.idle_timeout) {
             connection& c = established_.front();
+            c.channel->shutdown_send(); // a clean end: the peer can tell it from a cut
             std::fprintf(stderr, "%s %s; closed: idle timeout (%lld ms)\n", c.peer.c_str(),
                          c.summary.c_str(), static_cast<long long>(limits_.idle_timeout.count()));
             drop(c);

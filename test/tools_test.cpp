@@ -5,6 +5,7 @@
 #include "support/pki.hpp"
 
 #include "secctx/transport/pipe.hpp"
+#include "secctx/transport/socket.hpp"
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -13,14 +14,57 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace secctx;
 
 namespace {
 
 const std::string tool = SECCTX_TOOL_PATH;
+
+using tcp_client = basic_handshake<secctx::client, socket_transport, dynamic_buffer>;
+using tcp_channel = basic_channel_for<tcp_client>;
+
+// Client credentials that resume nothing: every connection is a full handshake.
+credentials full_handshake_client() {
+    auto config = test::client_config_trusting(test::pki::get().ca);
+    config.resume_sessions = false;
+    return credentials::client(config);
+}
+
+// A TLS connection to the server under test; a failed one fails with its error.
+tcp_channel open_channel(const std::string& port, const credentials& creds,
+                         clock::time_point deadline) {
+    socket_transport socket;
+    const auto connected = connect_tcp("127.0.0.1:" + port, deadline, socket);
+    tcp_client handshake{secctx::client{creds, "localhost"}, std::move(socket)};
+    if (!connected)
+        handshake.run(deadline);
+    return tcp_channel{std::move(handshake)};
+}
+
+std::string read_to_end(tcp_channel& channel, clock::time_point deadline, std::error_code& end) {
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const io_result r = channel.read(std::as_writable_bytes(std::span(buffer)), deadline);
+        if (r.error) {
+            end = r.error;
+            return text;
+        }
+        text.append(buffer, r.bytes);
+    }
+}
+
+std::size_t count(const std::string& text, const std::string& word) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = text.find(word, at)) != std::string::npos; at += word.size())
+        ++n;
+    return n;
+}
 
 // The files every peer needs, and a secctx server started in the background for one test.
 struct fixture {
@@ -72,6 +116,14 @@ struct fixture {
     }
 
     std::string server_log() const { return test::run("cat " + log); }
+
+    // The threads of the running secctx server (not of the `timeout` or shell that started it).
+    std::size_t server_threads() const {
+        const std::string pid =
+            test::run("pgrep -f -- '^" + tool + " server " + server_pattern + "'");
+        return static_cast<std::size_t>(
+            std::stoul(test::run("ls /proc/" + pid.substr(0, pid.find('\n')) + "/task | wc -l")));
+    }
 
     bool wait_for_log(const std::string& text) const {
         for (int i = 0; i < 100; ++i) {
@@ -131,7 +183,7 @@ BOOST_AUTO_TEST_CASE(curl_gets_http_responses_on_one_kept_alive_connection) {
     const std::string body =
         test::run("timeout 10 curl -s --cacert " + ca + " https://localhost:" + port +
                   "/ https://localhost:" + port + "/again");
-    BOOST_TEST(body == "hello from secctx\nhello from secctx\n");
+    BOOST_TEST(body == "hello from secctx\nhello from secctx: /again\n");
     BOOST_TEST(wait_for_log("closed by the peer"));
     const std::string log_text = server_log();
     // Both requests went over one handshake: keep-alive.
@@ -222,6 +274,144 @@ BOOST_AUTO_TEST_CASE(stdio_mode_speaks_tls_on_its_own_stdin_and_stdout) {
     int status = 0;
     BOOST_TEST(::waitpid(child, &status, 0) == child);
     BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), server_log());
+}
+
+BOOST_AUTO_TEST_CASE(two_threads_serve_concurrent_clients) {
+    start_server("--mode echo --threads 2");
+    BOOST_TEST(server_threads() == 2u);
+    const credentials creds = full_handshake_client();
+    const auto deadline = clock::now() + std::chrono::seconds(20);
+    // All connections are open at once before any is answered, so both loops hold some.
+    std::vector<tcp_channel> channels;
+    for (int i = 0; i < 16; ++i)
+        channels.push_back(open_channel(port, creds, deadline));
+    std::vector<std::thread> clients;
+    std::vector<std::string> echoed(channels.size());
+    for (std::size_t i = 0; i < channels.size(); ++i)
+        clients.emplace_back([&, i] {
+            const std::string message = "client " + std::to_string(i) + std::string(40000, 'x');
+            if (channels[i].write_all(std::as_bytes(std::span(message)), deadline))
+                return;
+            std::string got(message.size(), '\0');
+            if (!channels[i].read_exactly(std::as_writable_bytes(std::span(got)), deadline) &&
+                got == message)
+                echoed[i] = got.substr(0, got.find('x'));
+        });
+    for (auto& t : clients)
+        t.join();
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+        BOOST_TEST(echoed[i] == "client " + std::to_string(i));
+        BOOST_TEST(!channels[i].shutdown(deadline));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_http_requests_are_answered_in_order) {
+    start_server("--mode http");
+    const std::string reply = test::run(
+        "printf 'GET /one HTTP/1.1\r\nHost: a\r\n\r\nPOST /two HTTP/1.1\r\nContent-Length: "
+        "5\r\n\r\nGET /xGET /three HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' | "
+        "timeout 10 openssl s_client -quiet -ign_eof -connect 127.0.0.1:" +
+        port + " -CAfile " + ca + " -servername localhost 2>/dev/null");
+    const auto one = reply.find("hello from secctx: /one\n");
+    const auto two = reply.find("hello from secctx: /two\n");
+    const auto three = reply.find("hello from secctx: /three\n");
+    BOOST_TEST_REQUIRE(three != std::string::npos, reply);
+    BOOST_TEST((one < two && two < three), reply);
+    BOOST_TEST(count(reply, "HTTP/1.1 200 OK") == 3u, reply);
+    BOOST_TEST(count(reply, "Connection: close") == 1u, reply);
+    BOOST_TEST(wait_for_log("closed after the response"));
+}
+
+BOOST_AUTO_TEST_CASE(http10_gets_data_then_close_notify_then_the_close) {
+    start_server("--mode http");
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
+    const std::string request = "GET / HTTP/1.0\r\n\r\n";
+    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(request)), deadline));
+    std::error_code end;
+    const std::string reply = read_to_end(channel, deadline, end);
+    BOOST_TEST(reply.starts_with("HTTP/1.0 200 OK\r\n"), reply);
+    BOOST_TEST(reply.ends_with("\r\n\r\nhello from secctx\n"), reply);
+    BOOST_TEST(test::text(end) == test::text(errc::end_of_stream)); // close_notify, not a cut
+    // Then the TCP connection itself ends.
+    std::byte after[1];
+    const io_result eof = channel.transport().read_some(after);
+    BOOST_TEST(test::text(eof.error) == test::text(errc::end_of_stream));
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_connection_is_closed_with_close_notify) {
+    start_server("--mode echo --idle-timeout 300");
+    const auto started = clock::now();
+    const auto deadline = started + std::chrono::seconds(10);
+    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
+    std::error_code end;
+    BOOST_TEST(read_to_end(channel, deadline, end).empty());
+    BOOST_TEST(test::text(end) == test::text(errc::end_of_stream));
+    BOOST_TEST((clock::now() - started < std::chrono::seconds(5)));
+    BOOST_TEST(wait_for_log("closed: idle timeout (300 ms)"));
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_never_reads_hits_the_output_limit) {
+    start_server("--mode echo --max-output 65536");
+    const auto deadline = clock::now() + std::chrono::seconds(15);
+    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
+    BOOST_TEST_REQUIRE(!channel.error(), channel.error_detail());
+    // Far more than the kernel's socket buffers on both sides can hold for it.
+    const std::vector<std::byte> chunk(1 << 20, std::byte{'a'});
+    std::error_code ec;
+    for (int i = 0; i < 256 && !ec; ++i)
+        ec = channel.write_all(chunk, deadline);
+    BOOST_TEST(ec, "the server took 256 MiB from a peer that never read");
+    BOOST_TEST(ec != errc::timed_out);
+    BOOST_TEST(wait_for_log("closed: output limit"));
+}
+
+BOOST_AUTO_TEST_CASE(cipher_group_and_version_options_reach_openssl_s_client) {
+    const auto s_client = [&](const std::string& flags) {
+        return test::run("echo ping | timeout 10 openssl s_client -no_ign_eof " + flags +
+                         " -connect 127.0.0.1:" + port + " -CAfile " + ca +
+                         " -servername localhost 2>&1");
+    };
+    start_server("--mode echo --min-version tls1.3 --ciphersuites TLS_CHACHA20_POLY1305_SHA256 "
+                 "--groups P-384");
+    const std::string good = s_client("-tls1_3");
+    BOOST_TEST(good.find("Cipher is TLS_CHACHA20_POLY1305_SHA256") != std::string::npos, good);
+    BOOST_TEST(good.find("ping") != std::string::npos, good);
+    BOOST_TEST(s_client("-tls1_2").find("Cipher is (NONE)") != std::string::npos);
+    BOOST_TEST(s_client("-tls1_3 -groups X25519").find("Cipher is (NONE)") != std::string::npos);
+    BOOST_TEST(wait_for_log("handshake failed"));
+    std::system(("pkill -f -- '" + server_pattern + "'").c_str());
+
+    // An RSA certificate, TLS 1.2 only, one cipher.
+    start_server("--mode echo --cert " + rsa_cert + " --key " + rsa_key +
+                 " --max-version tls1.2 --cipher ECDHE-RSA-AES128-GCM-SHA256");
+    const std::string rsa = s_client("");
+    BOOST_TEST(rsa.find("Cipher is ECDHE-RSA-AES128-GCM-SHA256") != std::string::npos, rsa);
+    BOOST_TEST(rsa.find("Protocol  : TLSv1.2") != std::string::npos, rsa);
+    BOOST_TEST(s_client("-tls1_3").find("Cipher is (NONE)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(two_thousand_connections_in_sequence_are_all_served) {
+    start_server("--mode http --threads 2 --max-connections 64");
+    const credentials creds = full_handshake_client();
+    const auto deadline = clock::now() + std::chrono::seconds(50);
+    const std::string request = "GET / HTTP/1.0\r\n\r\n";
+    int served = 0;
+    for (int i = 0; i < 2000 && clock::now() < deadline; ++i) {
+        tcp_channel channel = open_channel(port, creds, deadline);
+        std::error_code end;
+        if (!channel.write_all(std::as_bytes(std::span(request)), deadline) &&
+            read_to_end(channel, deadline, end).ends_with("hello from secctx\n") &&
+            end == errc::end_of_stream)
+            ++served;
+    }
+    BOOST_TEST(served == 2000);
+    BOOST_TEST(wait_for_log("listening"));
+    // One log line each, every one a response; 2000 connections never ran over 64 at once.
+    for (int i = 0; i < 50 && count(server_log(), "closed after the response") < 2000u; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    BOOST_TEST(count(server_log(), "closed after the response") == 2000u);
+    BOOST_TEST(count(server_log(), "refused") == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
