@@ -91,6 +91,7 @@ struct fixture {
     void start_server(const std::string& options) {
         port = std::to_string(test::free_port());
         server_pattern = "--listen 127.0.0.1:" + port;
+        std::ofstream(log, std::ios::trunc); // an earlier server's "listening" must not count
         const std::string command = "timeout 60 " + tool + " server " + server_pattern +
                                     " --cert " + cert + " --key " + key + " " + options +
                                     " >/dev/null 2>" + log + " </dev/null &";
@@ -335,6 +336,7 @@ BOOST_AUTO_TEST_CASE(http10_gets_data_then_close_notify_then_the_close) {
     BOOST_TEST(test::text(end) == test::text(errc::end_of_stream)); // close_notify, not a cut
     // Then the TCP connection itself ends.
     std::byte after[1];
+    BOOST_TEST(!channel.transport().wait(wait_for::readable, deadline));
     const io_result eof = channel.transport().read_some(after);
     BOOST_TEST(test::text(eof.error) == test::text(errc::end_of_stream));
 }
@@ -367,9 +369,10 @@ BOOST_AUTO_TEST_CASE(a_client_that_never_reads_hits_the_output_limit) {
 }
 
 BOOST_AUTO_TEST_CASE(cipher_group_and_version_options_reach_openssl_s_client) {
+    // Its input stays open a moment, so that the echo is read before it quits.
     const auto s_client = [&](const std::string& flags) {
-        return test::run("echo ping | timeout 10 openssl s_client -no_ign_eof " + flags +
-                         " -connect 127.0.0.1:" + port + " -CAfile " + ca +
+        return test::run("(echo ping; sleep 0.3) | timeout 10 openssl s_client -no_ign_eof " +
+                         flags + " -connect 127.0.0.1:" + port + " -CAfile " + ca +
                          " -servername localhost 2>&1");
     };
     start_server("--mode echo --min-version tls1.3 --ciphersuites TLS_CHACHA20_POLY1305_SHA256 "
