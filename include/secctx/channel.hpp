@@ -22,6 +22,7 @@
 #include "secctx/attributes.hpp"
 #include "secctx/buffer/buffer_policy.hpp"
 #include "secctx/buffer/buffer_sequence.hpp"
+#include "secctx/buffer/detail/wipe.hpp"
 #include "secctx/error.hpp"
 #include "secctx/handshake.hpp"
 #include "secctx/tls/provider.hpp"
@@ -150,15 +151,19 @@ public:
                 total += n;
                 piece = piece.subspan(n);
                 if (filled == sizeof record) {
-                    if (const auto ec = encrypt(record))
+                    if (const auto ec = encrypt(record)) {
+                        detail::wipe(record, sizeof record);
                         return {0, ec};
+                    }
                     filled = 0;
                 }
             }
         }
-        if (total == 0 && limit == 0)
-            return {0, errc::token_too_large};
-        if (const auto ec = encrypt(std::span(record, filled)))
+        const auto ec = total == 0 && limit == 0 ? make_error_code(errc::token_too_large)
+                                                 : encrypt(std::span(record, filled));
+        // The staging area held the application's plaintext.
+        detail::wipe(record, std::min(total, sizeof record));
+        if (ec)
             return {0, ec};
         return taken(total);
     }

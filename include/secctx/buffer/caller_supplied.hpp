@@ -9,6 +9,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/buffer/detail/wipe.hpp"
 
 #include <cstring>
 #include <span>
@@ -23,17 +24,22 @@ public:
 
     caller_supplied_queue(caller_supplied_queue&& other) noexcept
         : region_(std::exchange(other.region_, {})), begin_(std::exchange(other.begin_, 0)),
-          end_(std::exchange(other.end_, 0)) {}
+          end_(std::exchange(other.end_, 0)), dirty_(std::exchange(other.dirty_, 0)) {}
     caller_supplied_queue& operator=(caller_supplied_queue&& other) noexcept {
+        if (this == &other)
+            return *this;
+        detail::wipe(region_.data(), dirty_);
         region_ = std::exchange(other.region_, {});
         begin_ = std::exchange(other.begin_, 0);
         end_ = std::exchange(other.end_, 0);
+        dirty_ = std::exchange(other.dirty_, 0);
         return *this;
     }
     // Two queues over one region would overwrite each other's bytes.
     caller_supplied_queue(const caller_supplied_queue&) = delete;
     caller_supplied_queue& operator=(const caller_supplied_queue&) = delete;
-    ~caller_supplied_queue() = default;
+    // The user's region is handed back without the connection's bytes in it.
+    ~caller_supplied_queue() { detail::wipe(region_.data(), dirty_); }
 
     std::span<std::byte> prepare(std::size_t n) noexcept {
         const std::size_t capacity = region_.size();
@@ -49,7 +55,10 @@ public:
         return region_.subspan(end_);
     }
 
-    void commit(std::size_t n) noexcept { end_ += n; }
+    void commit(std::size_t n) noexcept {
+        end_ += n;
+        dirty_ = std::max(dirty_, end_);
+    }
 
     std::span<const std::byte> data() const noexcept {
         return std::span<const std::byte>(region_).subspan(begin_, end_ - begin_);
@@ -73,6 +82,7 @@ private:
     std::span<std::byte> region_;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
+    std::size_t dirty_ = 0; // the front of the region that ever held bytes: wiped at the end
 };
 
 class caller_supplied_buffer {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/buffer/detail/wipe.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -35,7 +36,8 @@ public:
     basic_dynamic_queue(basic_dynamic_queue&& other) noexcept
         : allocator_(std::move(other.allocator_)), storage_(std::exchange(other.storage_, nullptr)),
           capacity_(std::exchange(other.capacity_, 0)), begin_(std::exchange(other.begin_, 0)),
-          end_(std::exchange(other.end_, 0)), max_size_(other.max_size_) {}
+          end_(std::exchange(other.end_, 0)), dirty_(std::exchange(other.dirty_, 0)),
+          max_size_(other.max_size_) {}
 
     basic_dynamic_queue& operator=(basic_dynamic_queue&& other) noexcept {
         if (this == &other)
@@ -59,6 +61,7 @@ public:
         capacity_ = std::exchange(other.capacity_, 0);
         begin_ = std::exchange(other.begin_, 0);
         end_ = std::exchange(other.end_, 0);
+        dirty_ = std::exchange(other.dirty_, 0);
         return *this;
     }
 
@@ -73,7 +76,10 @@ public:
         return {storage_ + end_, capacity_ - end_};
     }
 
-    void commit(std::size_t n) noexcept { end_ += n; }
+    void commit(std::size_t n) noexcept {
+        end_ += n;
+        dirty_ = std::max(dirty_, end_);
+    }
 
     std::span<const std::byte> data() const noexcept { return {storage_ + begin_, end_ - begin_}; }
 
@@ -117,15 +123,18 @@ private:
         storage_ = fresh;
         capacity_ = wanted;
         begin_ = 0;
-        end_ = used;
+        end_ = dirty_ = used;
         return true;
     }
 
+    // The bytes go before the memory does: the allocator may hand it to anyone next.
     void deallocate() noexcept {
-        if (storage_ != nullptr)
+        if (storage_ != nullptr) {
+            detail::wipe(storage_, dirty_);
             traits::deallocate(allocator_, storage_, capacity_);
+        }
         storage_ = nullptr;
-        capacity_ = begin_ = end_ = 0;
+        capacity_ = begin_ = end_ = dirty_ = 0;
     }
 
     [[no_unique_address]] allocator_type allocator_;
@@ -133,6 +142,7 @@ private:
     std::size_t capacity_ = 0;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
+    std::size_t dirty_ = 0; // the front of storage_ that ever held bytes
     std::size_t max_size_;
 };
 

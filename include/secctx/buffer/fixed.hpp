@@ -16,6 +16,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/buffer/detail/wipe.hpp"
 
 #include <cstring>
 #include <span>
@@ -43,7 +44,8 @@ public:
             take(other);
         return *this;
     }
-    ~basic_fixed_queue() = default;
+    // The bytes a connection left here are wiped, not left in memory that outlives it.
+    ~basic_fixed_queue() { detail::wipe(storage_, dirty_); }
 
     std::span<std::byte> prepare(std::size_t n) noexcept {
         if (Capacity - end_ < n) {
@@ -57,7 +59,10 @@ public:
         return {storage_ + end_, Capacity - end_};
     }
 
-    void commit(std::size_t n) noexcept { end_ += n; }
+    void commit(std::size_t n) noexcept {
+        end_ += n;
+        dirty_ = std::max(dirty_, end_);
+    }
 
     std::span<const std::byte> data() const noexcept { return {storage_ + begin_, end_ - begin_}; }
 
@@ -80,6 +85,7 @@ private:
             std::memcpy(storage_, other.storage_ + other.begin_, used);
         begin_ = 0;
         end_ = used;
+        dirty_ = std::max(dirty_, end_);
     }
 
     void take(basic_fixed_queue& other) noexcept {
@@ -89,6 +95,7 @@ private:
 
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
+    std::size_t dirty_ = 0;       // the front of storage_ that ever held bytes: wiped at the end
     std::byte storage_[Capacity]; // left uninitialized: only [begin_, end_) is ever read
 };
 

@@ -37,6 +37,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/buffer/detail/wipe.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -55,9 +56,15 @@ namespace detail::pool {
 
 inline constexpr std::size_t block_alignment = 64;
 
+// Zeroed once here; after that a queue wipes what it used before giving a block back, so a block
+// waiting in a pool is all zeros and the next connection sees nothing of the previous one's (nor
+// of whatever the heap held there before).
 inline std::byte* allocate_block(std::size_t size) noexcept {
-    return static_cast<std::byte*>(
+    auto* block = static_cast<std::byte*>(
         ::operator new (size, std::align_val_t{block_alignment}, std::nothrow));
+    if (block != nullptr)
+        std::memset(block, 0, size);
+    return block;
 }
 
 inline void free_block(std::byte* block) noexcept {
@@ -279,6 +286,7 @@ private:
         free_node* node = free_;
         free_ = node->next;
         --free_count_;
+        std::memset(static_cast<void*>(node), 0, sizeof(free_node)); // the list's link, not data
         return reinterpret_cast<std::byte*>(node);
     }
 
@@ -317,7 +325,8 @@ public:
 
     pooled_queue(pooled_queue&& other) noexcept
         : pool_(other.pool_), block_(std::exchange(other.block_, nullptr)),
-          begin_(std::exchange(other.begin_, 0)), end_(std::exchange(other.end_, 0)) {}
+          begin_(std::exchange(other.begin_, 0)), end_(std::exchange(other.end_, 0)),
+          dirty_(std::exchange(other.dirty_, 0)) {}
 
     pooled_queue& operator=(pooled_queue&& other) noexcept {
         if (this == &other)
@@ -327,6 +336,7 @@ public:
         block_ = std::exchange(other.block_, nullptr);
         begin_ = std::exchange(other.begin_, 0);
         end_ = std::exchange(other.end_, 0);
+        dirty_ = std::exchange(other.dirty_, 0);
         return *this;
     }
 
@@ -352,7 +362,10 @@ public:
         return {block_ + end_, capacity - end_};
     }
 
-    void commit(std::size_t n) noexcept { end_ += n; }
+    void commit(std::size_t n) noexcept {
+        end_ += n;
+        dirty_ = std::max(dirty_, end_);
+    }
 
     std::span<const std::byte> data() const noexcept { return {block_ + begin_, end_ - begin_}; }
 
@@ -373,16 +386,21 @@ public:
     }
 
 private:
+    // The next connection to draw the block must not see this one's bytes: the part of the block
+    // that held any is wiped first.
     void give_back() noexcept {
-        if (block_ != nullptr)
+        if (block_ != nullptr) {
+            detail::wipe(block_, dirty_);
             pool_->release(std::exchange(block_, nullptr));
-        begin_ = end_ = 0;
+        }
+        begin_ = end_ = dirty_ = 0;
     }
 
     buffer_pool* pool_;
     std::byte* block_ = nullptr;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
+    std::size_t dirty_ = 0; // the front of the block that ever held bytes
 };
 
 // The buffer policy: an input and an output queue on one pool. At most two blocks per connection

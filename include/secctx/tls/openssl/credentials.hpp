@@ -132,7 +132,10 @@ private:
             ec = errc::out_of_memory;
             return made;
         }
-        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+        // SSL_OP_CLEANSE_PLAINTEXT: OpenSSL wipes the plaintext it decrypted into its own record
+        // buffer once the application has it, instead of leaving it there until overwritten.
+        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                     SSL_OP_CLEANSE_PLAINTEXT);
         if (config.release_idle_buffers)
             SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
         if (config.key_log) {
