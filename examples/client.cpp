@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -27,7 +28,18 @@ void print_attributes(const connection_attributes& a) {
         std::printf("peer: %s\nissuer: %s\n", a.peer_chain.front().subject.c_str(),
                     a.peer_chain.front().issuer.c_str());
     std::printf("verification: %s\n", a.verification_result.c_str());
-    std::fflush(stdout);
+    // Shown before any data arrives; like the printing itself, a diagnostic whose failure
+    // changes nothing.
+    static_cast<void>(std::fflush(stdout));
+}
+
+// The server's bytes, relayed: a short write or a failed flush (stdout closed, disk full) is an
+// error, not data silently lost.
+std::error_code to_stdout(std::span<const std::byte> bytes) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+        std::fflush(stdout) != 0)
+        return {errno, std::generic_category()};
+    return {};
 }
 
 // Everything the server sends until it closes or goes quiet; success unless the stream failed
@@ -40,8 +52,8 @@ std::error_code print_reply(client_channel& channel, clock::time_point deadline)
             return {};
         if (r.error)
             return r.error;
-        std::fwrite(buffer, 1, r.bytes, stdout);
-        std::fflush(stdout);
+        if (const auto ec = to_stdout(std::span(buffer, r.bytes)))
+            return ec;
     }
 }
 
@@ -53,8 +65,8 @@ std::error_code relay_stdio(client_channel& channel) {
     for (;;) {
         const io_result r = channel.read_some(buffer);
         if (!r.error) {
-            std::fwrite(buffer, 1, r.bytes, stdout);
-            std::fflush(stdout);
+            if (const auto ec = to_stdout(std::span(buffer, r.bytes)))
+                return ec;
             continue;
         }
         if (r.error == errc::end_of_stream)
@@ -145,7 +157,6 @@ int run_client(int argc, char** argv) {
             return 1;
         }
         std::printf("reply: ");
-        std::fflush(stdout);
         // The reply is what arrives within a short quiet period: servers that echo do not close.
         const auto reply_deadline = std::min(deadline, clock::now() + std::chrono::seconds(1));
         if (const auto reply_error = print_reply(channel, reply_deadline)) {

@@ -54,7 +54,7 @@ public:
 
     // Plaintext encrypted per write_some(): enough for four full records, so a large write needs
     // no more output memory than four records.
-    static constexpr std::size_t max_write_chunk = 4 * 16384;
+    static constexpr std::size_t max_write_chunk = std::size_t{4} * 16384;
 
     basic_channel(Provider provider, Transport transport, Buffers buffers) noexcept
         : provider_(std::move(provider)), transport_(std::move(transport)),

@@ -79,7 +79,9 @@ struct registry {
     std::uint64_t next_id = 1;
 
     static registry& get() noexcept {
-        static registry* const instance = new registry;
+        // Built in static storage and never destroyed (no heap, so nothing to fail or leak).
+        alignas(registry) static unsigned char storage[sizeof(registry)];
+        static registry* const instance = ::new (static_cast<void*>(storage)) registry;
         return *instance;
     }
 

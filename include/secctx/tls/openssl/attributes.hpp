@@ -31,7 +31,8 @@ inline std::string address_text(const ASN1_OCTET_STRING* address) {
     const unsigned char* b = address->data;
     char text[40] = {};
     if (address->length == 4) {
-        std::snprintf(text, sizeof text, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+        if (std::snprintf(text, sizeof text, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]) < 0)
+            return {};
     } else if (address->length == 16) {
         int at = 0;
         for (int i = 0; i < 16; i += 2)

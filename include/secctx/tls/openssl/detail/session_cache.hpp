@@ -48,7 +48,7 @@ public:
         }
         if (SSL_set_ex_data(ssl, name_index(), name.get()) != 1)
             return;
-        name.release(); // the SSL owns it now: free_name
+        static_cast<void>(name.release()); // the SSL owns it now: free_name
         if (const auto session = take(server_name))
             SSL_set_session(ssl, session.get());
     }
@@ -63,8 +63,10 @@ public:
     // counted for the connection, and cached under its name. True when the cache keeps the
     // reference OpenSSL handed over.
     bool add(SSL* ssl, SSL_SESSION* session) {
+        // ex_data holds a pointer; the count is kept in it as an integer, never dereferenced.
         SSL_set_ex_data(ssl, received_index(),
-                        reinterpret_cast<void*>(static_cast<std::uintptr_t>(received(ssl)) + 1));
+                        reinterpret_cast<void*>( // NOLINT(performance-no-int-to-ptr)
+                            static_cast<std::uintptr_t>(received(ssl)) + 1));
         const std::string* name = name_of(ssl);
         return name != nullptr && keep(*name, session);
     }
