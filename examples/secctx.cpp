@@ -51,7 +51,7 @@ commands:
          [--verify-client required|optional] [--alpn LIST] [--mode echo|http] [--stdio]
          [--threads N] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS]
          [--max-output BYTES] [--ciphersuites LIST] [--cipher LIST] [--groups LIST]
-         [--min-version tls1.2|tls1.3] [--max-version tls1.2|tls1.3]
+         [--min-version tls1.2|tls1.3] [--max-version tls1.2|tls1.3] [--no-session-tickets]
         A TLS server: --threads event loops (epoll, non-blocking step()), default 1, for many
         connections at once; buffers come from one pool, none held by an idle connection.
         --mode echo sends every byte back; --mode http answers each request with a small
@@ -59,7 +59,8 @@ commands:
         HTTP/1.0 or "Connection: close", with close_notify). --stdio speaks TLS on its own
         stdin/stdout for one connection. --ca gives the anchors for client certificates.
         The certificate may be RSA or ECDSA. --ciphersuites (TLS 1.3), --cipher (TLS 1.2) and
-        --groups take OpenSSL's list syntax. Limits, each closing with its own log line:
+        --groups take OpenSSL's list syntax; --no-session-tickets turns resumption off.
+        Limits, each closing with its own log line:
         --handshake-timeout (default 10000 ms), --idle-timeout (no byte either way on an
         established connection, default 60000 ms), --max-output (answers the peer has not
         read, default 262144 bytes), --max-connections (default 1024, kept under the

@@ -551,7 +551,7 @@ int run_server(int argc, char** argv) {
                "--max-connections", "--handshake-timeout", "--idle-timeout", "--max-output",
                "--threads", "--ciphersuites", "--cipher", "--groups", "--min-version",
                "--max-version"},
-              {"--stdio"});
+              {"--stdio", "--no-session-tickets"});
     settings s;
     s.max_connections = static_cast<std::size_t>(o.number("--max-connections", 1024));
     s.handshake_timeout = std::chrono::milliseconds(o.number("--handshake-timeout", 10'000));
@@ -588,6 +588,7 @@ int run_server(int argc, char** argv) {
     config.tls13_ciphersuites = o.get("--ciphersuites");
     config.tls12_ciphers = o.get("--cipher");
     config.groups = o.get("--groups");
+    config.session_tickets = !o.has("--no-session-tickets");
     if (!parse_version(o.get("--min-version", "tls1.2"), config.min_version) ||
         !parse_version(o.get("--max-version", "tls1.3"), config.max_version))
         return std::fprintf(stderr, "secctx server: --min-version and --max-version take tls1.2 or "
