@@ -15,6 +15,7 @@ per kind, the connections opened and those the server closed.
 """
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -66,54 +67,60 @@ async def closed_by_peer(sock, timeout):
         return True
 
 
-async def drip(args, kind):
-    loop = asyncio.get_running_loop()
-    sock = await raw_connection(args)
+@contextlib.asynccontextmanager
+async def held(kind):
     kind.opened += 1
     kind.held += 1
     try:
-        payload = b"\x16\x03\x01\x02\x00" + os.urandom(512)
-        for byte in payload:
+        yield
+    finally:
+        kind.held -= 1
+
+
+async def drip(args, kind):
+    loop = asyncio.get_running_loop()
+    async with held(kind):
+        sock = await raw_connection(args)
+        with sock:
+            for byte in b"\x16\x03\x01\x02\x00" + os.urandom(512):
+                try:
+                    await loop.sock_sendall(sock, bytes([byte]))
+                except (ConnectionError, OSError):
+                    kind.closed_by_server += 1
+                    return
+                if await closed_by_peer(sock, 1.0):
+                    kind.closed_by_server += 1
+                    return
+
+
+async def send_and_wait(args, kind, payload):
+    """Sends `payload` in the clear and waits for the server to close."""
+    loop = asyncio.get_running_loop()
+    async with held(kind):
+        sock = await raw_connection(args)
+        with sock:
             try:
-                await loop.sock_sendall(sock, bytes([byte]))
+                await loop.sock_sendall(sock, payload)
             except (ConnectionError, OSError):
                 kind.closed_by_server += 1
                 return
-            if await closed_by_peer(sock, 1.0):
+            if await closed_by_peer(sock, args.drain):
                 kind.closed_by_server += 1
-                return
-    finally:
-        kind.held -= 1
-        sock.close()
 
 
 async def garbage(args, kind):
-    loop = asyncio.get_running_loop()
-    sock = await raw_connection(args)
-    kind.opened += 1
-    kind.held += 1
-    try:
-        junk = bytearray(os.urandom(512))
-        junk[0] = 0x47  # 'G': never a TLS content type
-        await loop.sock_sendall(sock, bytes(junk))
-        if await closed_by_peer(sock, args.drain):
-            kind.closed_by_server += 1
-    except (ConnectionError, OSError):
-        kind.closed_by_server += 1
-    finally:
-        kind.held -= 1
-        sock.close()
+    junk = bytearray(os.urandom(512))
+    junk[0] = 0x47  # 'G': never a TLS content type
+    await send_and_wait(args, kind, bytes(junk))
 
 
 async def bigrecord(args, kind, after_handshake):
-    loop = asyncio.get_running_loop()
-    kind.opened += 1
-    kind.held += 1
-    header_type = 0x17 if after_handshake else 0x16
-    header = struct.pack("!BHH", header_type, 0x0303, 0xFFFF)
-    try:
-        sock = await raw_connection(args)
-        if after_handshake:
+    header = struct.pack("!BHH", 0x17 if after_handshake else 0x16, 0x0303, 0xFFFF)
+    if not after_handshake:
+        return await send_and_wait(args, kind, header)
+    async with held(kind):
+        try:
+            sock = await raw_connection(args)
             reader, writer = await asyncio.open_connection(
                 sock=sock, ssl=tls_context(), server_hostname="localhost")
             # Under the TLS layer: a record header written straight to the socket.
@@ -124,18 +131,9 @@ async def bigrecord(args, kind, after_handshake):
                 kind.closed_by_server += 1
             except asyncio.TimeoutError:
                 pass
-            except (ConnectionError, OSError, ssl.SSLError):
-                kind.closed_by_server += 1
             writer.transport.abort()
-        else:
-            await loop.sock_sendall(sock, header)
-            if await closed_by_peer(sock, args.drain):
-                kind.closed_by_server += 1
-            sock.close()
-    except (ConnectionError, OSError, ssl.SSLError):
-        kind.closed_by_server += 1
-    finally:
-        kind.held -= 1
+        except (ConnectionError, OSError, ssl.SSLError):
+            kind.closed_by_server += 1
 
 
 async def reset(args, kind):
@@ -158,30 +156,23 @@ async def reset(args, kind):
 
 
 async def noread(args, kind):
-    kind.opened += 1
-    kind.held += 1
-    try:
-        sock = await raw_connection(args, receive_buffer=4096)
-        _, writer = await asyncio.open_connection(
-            sock=sock, ssl=tls_context(), server_hostname="localhost", limit=4096)
-        batch = REQUEST * 64
-        deadline = time.monotonic() + args.seconds + args.drain
-        while time.monotonic() < deadline:
-            writer.write(batch)
-            await asyncio.wait_for(writer.drain(), args.drain)
+    async with held(kind):
+        try:
+            sock = await raw_connection(args, receive_buffer=4096)
+            _, writer = await asyncio.open_connection(
+                sock=sock, ssl=tls_context(), server_hostname="localhost", limit=4096)
+            batch = REQUEST * 64
+            deadline = time.monotonic() + args.seconds + args.drain
+            while time.monotonic() < deadline and not writer.transport.is_closing():
+                writer.write(batch)
+                await asyncio.wait_for(writer.drain(), args.drain)
             if writer.transport.is_closing():
-                break
-        else:
+                kind.closed_by_server += 1
             writer.transport.abort()
-            return
-        kind.closed_by_server += 1
-        writer.transport.abort()
-    except asyncio.TimeoutError:
-        pass
-    except (ConnectionError, OSError, ssl.SSLError):
-        kind.closed_by_server += 1
-    finally:
-        kind.held -= 1
+        except asyncio.TimeoutError:
+            pass
+        except (ConnectionError, OSError, ssl.SSLError):
+            kind.closed_by_server += 1
 
 
 async def keep(stop, make):
