@@ -340,6 +340,9 @@ private:
         case step_status::want_write:
             return want(c, EPOLLOUT);
         case step_status::failed:
+            // The handshake's own deadline can pass first when a step comes just after it.
+            if (r.error == errc::timed_out)
+                return close_for_handshake_timeout(c);
             // The alert went out with the failed step, as far as the socket took it; the
             // connection closes now.
             std::fprintf(stderr, "%s handshake failed: %s\n", c.peer.c_str(),
@@ -442,14 +445,17 @@ private:
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
     }
 
+    void close_for_handshake_timeout(connection& c) {
+        std::fprintf(stderr, "%s closed: handshake timeout (%lld ms)\n", c.peer.c_str(),
+                     static_cast<long long>(limits_.handshake_timeout.count()));
+        drop(c);
+    }
+
     // Both lists are in deadline order (accepted, last active), so only expired ones are looked at.
     void expire(clock::time_point now) {
         while (!handshaking_.empty() &&
                now - handshaking_.front().accepted >= limits_.handshake_timeout) {
-            connection& c = handshaking_.front();
-            std::fprintf(stderr, "%s closed: handshake timeout (%lld ms)\n", c.peer.c_str(),
-                         static_cast<long long>(limits_.handshake_timeout.count()));
-            drop(c);
+            close_for_handshake_timeout(handshaking_.front());
         }
         while (!established_.empty() &&
                now - established_.front().last_activity >= limits_.idle_timeout) {

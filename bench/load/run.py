@@ -355,6 +355,46 @@ def ratio(a, b):
     return round(a / b, 2) if b else None
 
 
+def markdown(results):
+    """The tables docs/load.md shows."""
+    lines = []
+    if "plain" in results:
+        lines += ["| round | load | server | requests/s | p50 ms | p99 ms | server CPU us/request "
+                  "| peak RSS KiB | load average before |", "|---|---|---|---|---|---|---|---|---|"]
+        for kind in ("keepalive", "newconn"):
+            for i, pair in enumerate(zip(results["plain"]["secctx"], results["plain"]["nginx"])):
+                for name, run in zip(("secctx", "nginx"), pair):
+                    r = run[kind]
+                    lines.append(f"| {i + 1} | {kind} | {name} | {r['requests_per_second']:.0f} | "
+                                 f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                                 f"{r['server_cpu_us_per_request']} | {r['peak_rss_kb']} | "
+                                 f"{r['loadavg_before']:.1f} |")
+        lines.append("")
+        lines += ["| load | secctx/nginx requests/s (median of rounds) | secctx/nginx CPU per "
+                  "request (median) |", "|---|---|---|"]
+        for kind in ("keepalive", "newconn"):
+            rps = sorted(ratio(a[kind]["requests_per_second"], b[kind]["requests_per_second"])
+                         for a, b in zip(results["plain"]["secctx"], results["plain"]["nginx"]))
+            cpu = sorted(ratio(a[kind]["server_cpu_us_per_request"],
+                               b[kind]["server_cpu_us_per_request"])
+                         for a, b in zip(results["plain"]["secctx"], results["plain"]["nginx"]))
+            lines.append(f"| {kind} | {rps[len(rps) // 2]} ({', '.join(map(str, rps))}) | "
+                         f"{cpu[len(cpu) // 2]} ({', '.join(map(str, cpu))}) |")
+        lines.append("")
+    if "hostile" in results and "plain" in results:
+        lines += ["| server | load | requests/s under attack | fraction of unattacked (median) | "
+                  "p99 ms | peak RSS KiB |", "|---|---|---|---|---|---|"]
+        for name in ("secctx", "nginx"):
+            for kind in ("keepalive", "newconn"):
+                r = results["hostile"][name]["legit"][kind]
+                base = sorted(run[kind]["requests_per_second"] for run in results["plain"][name])
+                lines.append(f"| {name} | {kind} | {r['requests_per_second']:.0f} | "
+                             f"{ratio(r['requests_per_second'], base[len(base) // 2])} | "
+                             f"{r['p99_ms']:.2f} | {r['peak_rss_kb']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -421,14 +461,7 @@ def main():
     with open(args.json, "w") as f:
         json.dump(results, f, indent=2)
     print(json.dumps(results, indent=2))
-    if "plain" in results:
-        p = results["plain"]
-        for kind in ("keepalive", "newconn"):
-            for i, (a, b) in enumerate(zip(p["secctx"], p["nginx"])):
-                print(f"round {i + 1} {kind}: secctx/nginx requests/s = "
-                      f"{ratio(a[kind]['requests_per_second'], b[kind]['requests_per_second'])}, "
-                      f"CPU per request = "
-                      f"{ratio(a[kind]['server_cpu_us_per_request'], b[kind]['server_cpu_us_per_request'])}")
+    print(markdown(results))
 
 
 if __name__ == "__main__":
