@@ -118,12 +118,21 @@ struct fixture {
 
     std::string server_log() const { return test::run("cat " + log); }
 
-    // The threads of the running secctx server (not of the `timeout` or shell that started it).
-    std::size_t server_threads() const {
-        const std::string pid =
+    // The running secctx server's process id (not the `timeout` or shell that started it).
+    std::string server_pid() const {
+        const std::string pids =
             test::run("pgrep -f -- '^" + tool + " server " + server_pattern + "'");
+        return pids.substr(0, pids.find('\n'));
+    }
+
+    std::size_t server_threads() const {
         return static_cast<std::size_t>(
-            std::stoul(test::run("ls /proc/" + pid.substr(0, pid.find('\n')) + "/task | wc -l")));
+            std::stoul(test::run("ls /proc/" + server_pid() + "/task | wc -l")));
+    }
+
+    // User and system time the server has used, in clock ticks.
+    long server_cpu_ticks() const {
+        return std::stol(test::run("awk '{print $14 + $15}' /proc/" + server_pid() + "/stat"));
     }
 
     bool wait_for_log(const std::string& text) const {
@@ -392,6 +401,32 @@ BOOST_AUTO_TEST_CASE(cipher_group_and_version_options_reach_openssl_s_client) {
     BOOST_TEST(rsa.find("Cipher is ECDHE-RSA-AES128-GCM-SHA256") != std::string::npos, rsa);
     BOOST_TEST(rsa.find("Protocol  : TLSv1.2") != std::string::npos, rsa);
     BOOST_TEST(s_client("-tls1_3").find("Cipher is (NONE)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(out_of_descriptors_it_refuses_without_spinning) {
+    start_server("--mode echo");
+    const std::string pid = server_pid();
+    // Room for two more descriptors: the connections after them meet EMFILE in accept().
+    const std::size_t open = std::stoul(test::run("ls /proc/" + pid + "/fd | wc -l"));
+    const std::string limit = std::to_string(open + 2);
+    BOOST_TEST_REQUIRE(
+        std::system(("prlimit --pid " + pid + " --nofile=" + limit + ":" + limit).c_str()) == 0);
+    const long ticks = server_cpu_ticks();
+    const auto deadline = clock::now() + std::chrono::seconds(5);
+    std::vector<socket_transport> sockets(6);
+    for (auto& socket : sockets)
+        BOOST_TEST_REQUIRE(!connect_tcp("127.0.0.1:" + port, deadline, socket));
+    BOOST_TEST(wait_for_log("refused: out of file descriptors"));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    // Refused ones learn it now (their socket ends); the server did not spin meanwhile.
+    std::size_t ended = 0;
+    for (auto& socket : sockets) {
+        std::byte byte[1];
+        if (!socket.wait(wait_for::readable, clock::now() + std::chrono::milliseconds(100)))
+            ended += socket.read_some(byte).error == errc::end_of_stream;
+    }
+    BOOST_TEST(ended >= 1u, server_log());
+    BOOST_TEST(server_cpu_ticks() - ticks < 20, server_log()); // under 0.2 s of CPU in over 1 s
 }
 
 BOOST_AUTO_TEST_CASE(two_thousand_connections_in_sequence_are_all_served) {
