@@ -1,5 +1,5 @@
-// What the fuzz targets share: a deterministic random generator installed in OpenSSL, a fixed
-// PKI, credentials, a reader for the fuzzer's input, and a real handshake recorded in process.
+// What the TLS fuzz targets share: a deterministic random generator installed in OpenSSL, a fixed
+// PKI, credentials, a real handshake recorded in process, and the handshake targets' driver.
 //
 // Why determinism matters here beyond reproducing crashes: with the random generator reset before
 // every input, a client (or server) makes the same ClientHello (or ServerHello, key share and
