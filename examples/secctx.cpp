@@ -13,10 +13,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace secctx::tool {
@@ -85,7 +87,7 @@ using client_handshake = basic_handshake<client, T, dynamic_buffer, record_metri
 template <class T>
 using server_handshake = basic_handshake<server, T, dynamic_buffer, record_metrics>;
 
-constexpr std::size_t message_size = 64 * 1024;
+constexpr std::size_t message_size = std::size_t{64} * 1024;
 
 struct outcome {
     std::error_code error;
@@ -184,8 +186,8 @@ const std::string conversation_done =
 template <class Client, class Server>
 void exchange(outcome& out, Client&& client_handshake, Server&& server_handshake,
               bool two_threads) {
-    basic_channel_for<std::remove_cvref_t<Client>> c{std::move(client_handshake)};
-    basic_channel_for<std::remove_cvref_t<Server>> s{std::move(server_handshake)};
+    basic_channel_for<std::remove_cvref_t<Client>> c{std::forward<Client>(client_handshake)};
+    basic_channel_for<std::remove_cvref_t<Server>> s{std::forward<Server>(server_handshake)};
     const auto deadline = clock::now() + std::chrono::seconds(10);
     std::error_code client_error, server_error;
     if (two_threads) {
@@ -416,7 +418,9 @@ int demo(int argc, char** argv) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int dispatch(int argc, char** argv) {
     const std::string_view command = argc > 1 ? argv[1] : "";
     if (command == "--help" || command == "-h" || command == "help") {
         std::fputs(usage, stdout);
@@ -430,4 +434,17 @@ int main(int argc, char** argv) {
         return secctx::tool::run_client(argc - 2, argv + 2);
     std::fprintf(stderr, "%s%s", command.empty() ? "" : "secctx: unknown command\n\n", usage);
     return 2;
+}
+
+} // namespace
+
+// The library reports through error codes; what can still throw here is the tools' own setup
+// (strings, the throwaway CA of the demo) running out of memory or failing in OpenSSL.
+int main(int argc, char** argv) {
+    try {
+        return dispatch(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "secctx: %s\n", e.what());
+        return 1;
+    }
 }

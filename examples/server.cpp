@@ -40,7 +40,7 @@ struct settings {
     std::chrono::milliseconds handshake_timeout{10'000};
     std::chrono::milliseconds idle_timeout{60'000};
     // Plaintext answered but not yet taken by the peer; beyond it the peer is not reading.
-    std::size_t max_output = 256 * 1024;
+    std::size_t max_output = std::size_t{256} * 1024;
 };
 
 std::string peer_name(int fd) {
@@ -81,7 +81,7 @@ class responder {
 public:
     // A request head longer than this is refused: a peer that never ends its head cannot make
     // the server buffer without bound.
-    static constexpr std::size_t max_request_head = 16 * 1024;
+    static constexpr std::size_t max_request_head = std::size_t{16} * 1024;
 
     explicit responder(mode m) : mode_(m) {}
 
@@ -397,7 +397,7 @@ private:
                 if (ec && ec != errc::would_block)
                     return finish(c, "write failed: " + describe(ec, ch.error_detail()));
                 output_waits = ec == errc::would_block;
-                if (c.outbox.capacity() > 64 * 1024)
+                if (c.outbox.capacity() > std::size_t{64} * 1024)
                     c.outbox.shrink_to_fit(); // an idle connection keeps no large buffer
             }
             if (moved)
@@ -562,7 +562,7 @@ int run_server(int argc, char** argv) {
     s.max_connections = static_cast<std::size_t>(o.number("--max-connections", 1024));
     s.handshake_timeout = std::chrono::milliseconds(o.number("--handshake-timeout", 10'000));
     s.idle_timeout = std::chrono::milliseconds(o.number("--idle-timeout", 60'000));
-    s.max_output = static_cast<std::size_t>(o.number("--max-output", 256 * 1024));
+    s.max_output = static_cast<std::size_t>(o.number("--max-output", 256L * 1024));
     s.threads = static_cast<unsigned>(o.number("--threads", 1));
     if (s.threads == 0 || s.threads > 256)
         return std::fprintf(stderr, "secctx server: --threads takes 1 to 256\n"), 2;
