@@ -11,6 +11,7 @@
 #include "support/channel.hpp"
 #include "support/drive.hpp"
 #include "support/pki.hpp"
+#include "support/raw_peer.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -869,24 +870,15 @@ BOOST_AUTO_TEST_CASE(tls12_a_real_server_renegotiation_is_refused_with_an_alert)
                                                   &SSL_free);
     BOOST_TEST_REQUIRE(raw != nullptr);
     SSL_clear_options(raw.get(), SSL_OP_NO_RENEGOTIATION);
-    BIO* in = BIO_new(BIO_s_mem());
-    BIO* out = BIO_new(BIO_s_mem());
-    SSL_set_bio(raw.get(), in, out);
     SSL_set_accept_state(raw.get());
 
     memory_link link;
-    memory_transport wire = link.server_end();
+    test::raw_peer peer(raw.get(), link.server_end());
+    memory_transport& wire = peer.wire();
     // A fresh client: a full handshake, not one resumed from an earlier test.
     const auto fresh = credentials::client(test::client_config_trusting(test::pki::get().ca));
     client_handshake h{client{fresh, "localhost"}, link.client_end()};
-    const auto pump = [&] {
-        const bytes from_client = test::drain(wire);
-        if (!from_client.empty())
-            BIO_write(in, from_client.data(), static_cast<int>(from_client.size()));
-        char chunk[4096];
-        for (int n; (n = BIO_read(out, chunk, sizeof chunk)) > 0;)
-            put_all(wire, std::as_bytes(std::span(chunk, static_cast<std::size_t>(n))));
-    };
+    const auto pump = [&] { peer.pump(); };
     for (int round = 0; round < 16 && !(h.done() && SSL_is_init_finished(raw.get())); ++round) {
         h.step();
         pump();
@@ -912,7 +904,7 @@ BOOST_AUTO_TEST_CASE(tls12_a_real_server_renegotiation_is_refused_with_an_alert)
     BOOST_TEST_REQUIRE(!answer.empty(), "the client answered");
     BOOST_TEST(std::to_integer<int>(answer[0]) == alert_type);
     // The server takes the client's no_renegotiation alert as a refusal.
-    BIO_write(in, answer.data(), static_cast<int>(answer.size()));
+    BIO_write(SSL_get_rbio(raw.get()), answer.data(), static_cast<int>(answer.size()));
     char sink[64];
     BOOST_TEST(SSL_read(raw.get(), sink, sizeof sink) <= 0);
     const unsigned long reason = ERR_peek_error();

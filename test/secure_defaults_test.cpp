@@ -5,6 +5,7 @@
 // region once the connection is gone), and that no private key bytes reach an error message.
 #include "support/drive.hpp"
 #include "support/pki.hpp"
+#include "support/raw_peer.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -13,8 +14,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <memory_resource>
 #include <new>
@@ -59,21 +60,11 @@ ctx_ptr tls11_only(bool server) {
 // Runs a secctx handshake against a raw OpenSSL SSL over memory BIOs until one side stops.
 template <class Handshake>
 std::error_code against_raw(Handshake& h, SSL* raw, memory_transport wire) {
-    BIO* in = BIO_new(BIO_s_mem());
-    BIO* out = BIO_new(BIO_s_mem());
-    SSL_set_bio(raw, in, out);
-    const auto pump = [&] {
-        const bytes from_secctx = test::drain(wire);
-        if (!from_secctx.empty())
-            BIO_write(in, from_secctx.data(), static_cast<int>(from_secctx.size()));
-        char chunk[4096];
-        for (int n; (n = BIO_read(out, chunk, sizeof chunk)) > 0;)
-            test::put(wire, std::as_bytes(std::span(chunk, static_cast<std::size_t>(n))));
-    };
+    test::raw_peer peer(raw, wire);
     for (int round = 0; round < 16 && !test::finished(h.step()); ++round) {
-        pump();
+        peer.pump();
         SSL_do_handshake(raw);
-        pump();
+        peer.pump();
     }
     ERR_clear_error();
     return h.error();
