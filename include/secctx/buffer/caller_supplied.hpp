@@ -9,7 +9,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
-#include "secctx/buffer/detail/wipe.hpp"
+#include "secctx/buffer/detail/byte_window.hpp"
 
 #include <cstring>
 #include <span>
@@ -23,54 +23,35 @@ public:
     explicit caller_supplied_queue(std::span<std::byte> region) noexcept : region_(region) {}
 
     caller_supplied_queue(caller_supplied_queue&& other) noexcept
-        : region_(std::exchange(other.region_, {})), begin_(std::exchange(other.begin_, 0)),
-          end_(std::exchange(other.end_, 0)), dirty_(std::exchange(other.dirty_, 0)) {}
+        : region_(std::exchange(other.region_, {})), window_(std::exchange(other.window_, {})) {}
     caller_supplied_queue& operator=(caller_supplied_queue&& other) noexcept {
         if (this == &other)
             return *this;
-        detail::wipe(region_.data(), dirty_);
+        window_.wipe(region_.data());
         region_ = std::exchange(other.region_, {});
-        begin_ = std::exchange(other.begin_, 0);
-        end_ = std::exchange(other.end_, 0);
-        dirty_ = std::exchange(other.dirty_, 0);
+        window_ = std::exchange(other.window_, {});
         return *this;
     }
     // Two queues over one region would overwrite each other's bytes.
     caller_supplied_queue(const caller_supplied_queue&) = delete;
     caller_supplied_queue& operator=(const caller_supplied_queue&) = delete;
     // The user's region is handed back without the connection's bytes in it.
-    ~caller_supplied_queue() { detail::wipe(region_.data(), dirty_); }
+    ~caller_supplied_queue() { window_.wipe(region_.data()); }
 
     std::span<std::byte> prepare(std::size_t n) noexcept {
         const std::size_t capacity = region_.size();
-        if (capacity - end_ < n) {
-            const std::size_t used = end_ - begin_;
-            if (n > capacity - used)
+        if (capacity - window_.end < n) {
+            if (n > capacity - size())
                 return {};
-            if (used != 0)
-                std::memmove(region_.data(), region_.data() + begin_, used);
-            begin_ = 0;
-            end_ = used;
+            window_.compact(region_.data());
         }
-        return region_.subspan(end_);
+        return region_.subspan(window_.end);
     }
 
-    void commit(std::size_t n) noexcept {
-        end_ += n;
-        dirty_ = std::max(dirty_, end_);
-    }
-
-    std::span<const std::byte> data() const noexcept {
-        return std::span<const std::byte>(region_).subspan(begin_, end_ - begin_);
-    }
-
-    void consume(std::size_t n) noexcept {
-        begin_ += n;
-        if (begin_ == end_)
-            begin_ = end_ = 0;
-    }
-
-    std::size_t size() const noexcept { return end_ - begin_; }
+    void commit(std::size_t n) noexcept { window_.commit(n); }
+    std::span<const std::byte> data() const noexcept { return window_.in(region_.data()); }
+    void consume(std::size_t n) noexcept { window_.consume(n); }
+    std::size_t size() const noexcept { return window_.size(); }
     std::size_t max_size() const noexcept { return region_.size(); }
     std::size_t capacity() const noexcept { return region_.size(); }
     void release() noexcept {}
@@ -80,9 +61,7 @@ public:
 
 private:
     std::span<std::byte> region_;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-    std::size_t dirty_ = 0; // the front of the region that ever held bytes: wiped at the end
+    detail::byte_window window_;
 };
 
 class caller_supplied_buffer {

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
-#include "secctx/buffer/detail/wipe.hpp"
+#include "secctx/buffer/detail/byte_window.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -35,8 +35,7 @@ public:
 
     basic_dynamic_queue(basic_dynamic_queue&& other) noexcept
         : allocator_(std::move(other.allocator_)), storage_(std::exchange(other.storage_, nullptr)),
-          capacity_(std::exchange(other.capacity_, 0)), begin_(std::exchange(other.begin_, 0)),
-          end_(std::exchange(other.end_, 0)), dirty_(std::exchange(other.dirty_, 0)),
+          capacity_(std::exchange(other.capacity_, 0)), window_(std::exchange(other.window_, {})),
           max_size_(other.max_size_) {}
 
     basic_dynamic_queue& operator=(basic_dynamic_queue&& other) noexcept {
@@ -59,9 +58,7 @@ public:
         }
         storage_ = std::exchange(other.storage_, nullptr);
         capacity_ = std::exchange(other.capacity_, 0);
-        begin_ = std::exchange(other.begin_, 0);
-        end_ = std::exchange(other.end_, 0);
-        dirty_ = std::exchange(other.dirty_, 0);
+        window_ = std::exchange(other.window_, {});
         return *this;
     }
 
@@ -71,25 +68,15 @@ public:
     ~basic_dynamic_queue() { deallocate(); }
 
     std::span<std::byte> prepare(std::size_t n) noexcept {
-        if (capacity_ - end_ < n && !make_room(n))
+        if (capacity_ - window_.end < n && !make_room(n))
             return {};
-        return {storage_ + end_, capacity_ - end_};
+        return {storage_ + window_.end, capacity_ - window_.end};
     }
 
-    void commit(std::size_t n) noexcept {
-        end_ += n;
-        dirty_ = std::max(dirty_, end_);
-    }
-
-    std::span<const std::byte> data() const noexcept { return {storage_ + begin_, end_ - begin_}; }
-
-    void consume(std::size_t n) noexcept {
-        begin_ += n;
-        if (begin_ == end_)
-            begin_ = end_ = 0;
-    }
-
-    std::size_t size() const noexcept { return end_ - begin_; }
+    void commit(std::size_t n) noexcept { window_.commit(n); }
+    std::span<const std::byte> data() const noexcept { return window_.in(storage_); }
+    void consume(std::size_t n) noexcept { window_.consume(n); }
+    std::size_t size() const noexcept { return window_.size(); }
     std::size_t max_size() const noexcept { return max_size_; }
     std::size_t capacity() const noexcept { return capacity_; }
 
@@ -104,9 +91,7 @@ private:
         if (n > max_size_ - used)
             return false;
         if (capacity_ - used >= n) {
-            std::memmove(storage_, storage_ + begin_, used);
-            begin_ = 0;
-            end_ = used;
+            window_.compact(storage_);
             return true;
         }
         const std::size_t wanted =
@@ -118,31 +103,27 @@ private:
             return false;
         }
         if (used != 0)
-            std::memcpy(fresh, storage_ + begin_, used);
+            std::memcpy(fresh, data().data(), used);
         deallocate();
         storage_ = fresh;
         capacity_ = wanted;
-        begin_ = 0;
-        end_ = dirty_ = used;
+        window_.commit(used);
         return true;
     }
 
     // The bytes go before the memory does: the allocator may hand it to anyone next.
     void deallocate() noexcept {
-        if (storage_ != nullptr) {
-            detail::wipe(storage_, dirty_);
+        window_.wipe(storage_);
+        if (storage_ != nullptr)
             traits::deallocate(allocator_, storage_, capacity_);
-        }
         storage_ = nullptr;
-        capacity_ = begin_ = end_ = dirty_ = 0;
+        capacity_ = 0;
     }
 
     [[no_unique_address]] allocator_type allocator_;
     std::byte* storage_ = nullptr;
     std::size_t capacity_ = 0;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-    std::size_t dirty_ = 0; // the front of storage_ that ever held bytes
+    detail::byte_window window_;
     std::size_t max_size_;
 };
 

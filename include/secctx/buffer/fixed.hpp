@@ -16,7 +16,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
-#include "secctx/buffer/detail/wipe.hpp"
+#include "secctx/buffer/detail/byte_window.hpp"
 
 #include <cstring>
 #include <span>
@@ -45,34 +45,21 @@ public:
         return *this;
     }
     // The bytes a connection left here are wiped, not left in memory that outlives it.
-    ~basic_fixed_queue() { detail::wipe(storage_, dirty_); }
+    ~basic_fixed_queue() { window_.wipe(storage_); }
 
     std::span<std::byte> prepare(std::size_t n) noexcept {
-        if (Capacity - end_ < n) {
-            const std::size_t used = end_ - begin_;
-            if (n > Capacity - used)
+        if (Capacity - window_.end < n) {
+            if (n > Capacity - size())
                 return {};
-            std::memmove(storage_, storage_ + begin_, used);
-            begin_ = 0;
-            end_ = used;
+            window_.compact(storage_);
         }
-        return {storage_ + end_, Capacity - end_};
+        return {storage_ + window_.end, Capacity - window_.end};
     }
 
-    void commit(std::size_t n) noexcept {
-        end_ += n;
-        dirty_ = std::max(dirty_, end_);
-    }
-
-    std::span<const std::byte> data() const noexcept { return {storage_ + begin_, end_ - begin_}; }
-
-    void consume(std::size_t n) noexcept {
-        begin_ += n;
-        if (begin_ == end_)
-            begin_ = end_ = 0;
-    }
-
-    std::size_t size() const noexcept { return end_ - begin_; }
+    void commit(std::size_t n) noexcept { window_.commit(n); }
+    std::span<const std::byte> data() const noexcept { return window_.in(storage_); }
+    void consume(std::size_t n) noexcept { window_.consume(n); }
+    std::size_t size() const noexcept { return window_.size(); }
     std::size_t max_size() const noexcept { return Capacity; }
     std::size_t capacity() const noexcept { return Capacity; }
     void release() noexcept {}
@@ -82,21 +69,18 @@ private:
     void assign(const basic_fixed_queue& other) noexcept {
         const std::size_t used = other.size();
         if (used != 0)
-            std::memcpy(storage_, other.storage_ + other.begin_, used);
-        begin_ = 0;
-        end_ = used;
-        dirty_ = std::max(dirty_, end_);
+            std::memcpy(storage_, other.data().data(), used);
+        window_.begin = window_.end = 0;
+        window_.commit(used);
     }
 
     void take(basic_fixed_queue& other) noexcept {
         assign(other);
-        other.begin_ = other.end_ = 0;
+        other.window_.consume(other.size());
     }
 
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-    std::size_t dirty_ = 0;       // the front of storage_ that ever held bytes: wiped at the end
-    std::byte storage_[Capacity]; // left uninitialized: only [begin_, end_) is ever read
+    detail::byte_window window_;
+    std::byte storage_[Capacity]; // left uninitialized: only the window's bytes are ever read
 };
 
 template <std::size_t InputCapacity, std::size_t OutputCapacity = InputCapacity>

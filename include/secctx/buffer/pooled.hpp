@@ -37,7 +37,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
-#include "secctx/buffer/detail/wipe.hpp"
+#include "secctx/buffer/detail/byte_window.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -327,8 +327,7 @@ public:
 
     pooled_queue(pooled_queue&& other) noexcept
         : pool_(other.pool_), block_(std::exchange(other.block_, nullptr)),
-          begin_(std::exchange(other.begin_, 0)), end_(std::exchange(other.end_, 0)),
-          dirty_(std::exchange(other.dirty_, 0)) {}
+          window_(std::exchange(other.window_, {})) {}
 
     pooled_queue& operator=(pooled_queue&& other) noexcept {
         if (this == &other)
@@ -336,9 +335,7 @@ public:
         give_back();
         pool_ = other.pool_;
         block_ = std::exchange(other.block_, nullptr);
-        begin_ = std::exchange(other.begin_, 0);
-        end_ = std::exchange(other.end_, 0);
-        dirty_ = std::exchange(other.dirty_, 0);
+        window_ = std::exchange(other.window_, {});
         return *this;
     }
 
@@ -356,28 +353,15 @@ public:
             if (block_ == nullptr)
                 return {};
         }
-        if (capacity - end_ < n) {
-            std::memmove(block_, block_ + begin_, size());
-            end_ -= begin_;
-            begin_ = 0;
-        }
-        return {block_ + end_, capacity - end_};
+        if (capacity - window_.end < n)
+            window_.compact(block_);
+        return {block_ + window_.end, capacity - window_.end};
     }
 
-    void commit(std::size_t n) noexcept {
-        end_ += n;
-        dirty_ = std::max(dirty_, end_);
-    }
-
-    std::span<const std::byte> data() const noexcept { return {block_ + begin_, end_ - begin_}; }
-
-    void consume(std::size_t n) noexcept {
-        begin_ += n;
-        if (begin_ == end_)
-            begin_ = end_ = 0;
-    }
-
-    std::size_t size() const noexcept { return end_ - begin_; }
+    void commit(std::size_t n) noexcept { window_.commit(n); }
+    std::span<const std::byte> data() const noexcept { return window_.in(block_); }
+    void consume(std::size_t n) noexcept { window_.consume(n); }
+    std::size_t size() const noexcept { return window_.size(); }
     std::size_t max_size() const noexcept { return pool_->block_size(); }
     bool holds_block() const noexcept { return block_ != nullptr; }
     buffer_pool& pool() const noexcept { return *pool_; }
@@ -391,18 +375,15 @@ private:
     // The next connection to draw the block must not see this one's bytes: the part of the block
     // that held any is wiped first.
     void give_back() noexcept {
-        if (block_ != nullptr) {
-            detail::wipe(block_, dirty_);
-            pool_->release(std::exchange(block_, nullptr));
-        }
-        begin_ = end_ = dirty_ = 0;
+        if (block_ == nullptr)
+            return;
+        window_.wipe(block_);
+        pool_->release(std::exchange(block_, nullptr));
     }
 
     buffer_pool* pool_;
     std::byte* block_ = nullptr;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-    std::size_t dirty_ = 0; // the front of the block that ever held bytes
+    detail::byte_window window_;
 };
 
 // The buffer policy: an input and an output queue on one pool. At most two blocks per connection
