@@ -180,12 +180,7 @@ BOOST_AUTO_TEST_CASE(client_input_too_small_for_the_servers_flight) {
         BOOST_TEST_CONTEXT(test::name_of(version)) {
             const auto r = test::run_failing_pair(version, fixed_buffer<256, 4096>(),
                                                   fixed_buffer<4096, 4096>());
-            BOOST_TEST(text(r.client) == text(errc::token_too_large));
-            BOOST_TEST(r.client_context_gone);
-            // The client's engine was shown an oversized header and alerted the server.
-            BOOST_TEST(text(r.server) == text(errc::peer_alert));
-            BOOST_TEST(r.server_detail.find("record overflow") != std::string::npos,
-                       r.server_detail);
+            test::check_input_too_small(r);
         }
     }
 }

@@ -26,6 +26,7 @@
 #include "secctx/error.hpp"
 #include "secctx/handshake.hpp"
 #include "secctx/tls/provider.hpp"
+#include "secctx/transport/detail/write_queued.hpp"
 #include "secctx/transport/transport.hpp"
 
 #include <algorithm>
@@ -101,16 +102,11 @@ public:
     std::error_code flush() noexcept {
         if (error_)
             return error_;
-        auto& output = buffers_.output();
-        while (output.size() != 0) {
-            const io_result put = transport_.write_some(output.data());
-            if (no_progress(put))
-                return errc::would_block;
-            if (put.error)
-                return fail(put.error);
-            output.consume(put.bytes);
-        }
-        output.release();
+        std::size_t written = 0;
+        const auto ec = detail::write_queued(transport_, buffers_.output(), written);
+        if (ec)
+            return ec == errc::would_block ? ec : fail(ec);
+        buffers_.output().release();
         return {};
     }
 
@@ -465,13 +461,8 @@ private:
 
     // The alert the engine wrote when it failed, as far as the transport takes it now.
     void write_alert() noexcept {
-        auto& output = buffers_.output();
-        while (output.size() != 0) {
-            const io_result put = transport_.write_some(output.data());
-            if (put.error || put.bytes == 0)
-                return;
-            output.consume(put.bytes);
-        }
+        std::size_t written = 0;
+        static_cast<void>(detail::write_queued(transport_, buffers_.output(), written));
     }
 
     Provider provider_;

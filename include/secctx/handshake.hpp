@@ -19,6 +19,7 @@
 #include "secctx/step_result.hpp"
 #include "secctx/tls/detail/record_framing.hpp"
 #include "secctx/tls/provider.hpp"
+#include "secctx/transport/detail/write_queued.hpp"
 #include "secctx/transport/transport.hpp"
 
 #include <algorithm>
@@ -226,17 +227,7 @@ private:
     // Writes the pending output until the transport has taken all of it (success) or refuses
     // (errc::would_block, or the transport's error).
     std::error_code write_pending() noexcept {
-        auto& output = buffers_.output();
-        while (output.size() != 0) {
-            const io_result put = transport_.write_some(output.data());
-            if (no_progress(put))
-                return errc::would_block;
-            if (put.error)
-                return put.error;
-            output.consume(put.bytes);
-            counters_.bytes_sent += put.bytes;
-        }
-        return {};
+        return detail::write_queued(transport_, buffers_.output(), counters_.bytes_sent);
     }
 
     step_result fail(std::error_code ec) noexcept {

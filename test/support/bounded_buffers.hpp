@@ -157,6 +157,15 @@ failed_pair run_failing_pair(tls_version version, ClientBuffers client_buffers,
             s.error_detail()};
 }
 
+// The client's input could not hold the server's flight: the client fails with token_too_large
+// and gives up its context; its engine, shown an oversized header, alerted the server.
+inline void check_input_too_small(const failed_pair& r) {
+    BOOST_TEST(text(r.client) == text(errc::token_too_large));
+    BOOST_TEST(r.client_context_gone);
+    BOOST_TEST(text(r.server) == text(errc::peer_alert));
+    BOOST_TEST(r.server_detail.find("record overflow") != std::string::npos, r.server_detail);
+}
+
 // Whether a handshake of `version` with `server_creds` completes when the client's and
 // the server's queues are regions of the given sizes (caller-supplied over vectors).
 inline bool completes_with(tls_version version, const credentials& server_creds,
