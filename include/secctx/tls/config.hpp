@@ -40,6 +40,10 @@ struct trust_anchors {
 struct tls_config {
     pem_source certificate_chain; // leaf first, then intermediates
     pem_source private_key;
+    // The password of an encrypted private key (a PKCS#8 "ENCRYPTED PRIVATE KEY" or a traditional
+    // PEM with DEK-Info). Empty: the key must not be encrypted, and an encrypted one is refused
+    // with invalid_credentials; secctx never asks the terminal for a password.
+    std::string private_key_password;
     // Who signs the peer's certificate. A client with no anchors configured uses the system store.
     trust_anchors trust;
     // ALPN protocol names, most preferred first.

@@ -15,6 +15,8 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -325,7 +327,31 @@ private:
         return detail::bio_ptr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
     }
 
+    // OpenSSL's default for an encrypted PEM block asks the terminal for its password, which
+    // would stop a server that starts without one; this one gives the configured password or
+    // none, so the block fails to load. `password` is the std::string, or null for none.
+    static int pem_password(char* buffer, int size, int /*writing*/, void* password) {
+        if (password == nullptr)
+            return 0;
+        const auto& text = *static_cast<const std::string*>(password);
+        if (text.size() > static_cast<std::size_t>(size))
+            return 0;
+        std::memcpy(buffer, text.data(), text.size());
+        return static_cast<int>(text.size());
+    }
+
     static bool load_identity(SSL_CTX* ctx, const tls_config& config) {
+        // Set for good, so that nothing OpenSSL reads for this context later prompts either;
+        // the password itself is lent only while the identity loads.
+        SSL_CTX_set_default_passwd_cb(ctx, pem_password);
+        SSL_CTX_set_default_passwd_cb_userdata(
+            ctx, const_cast<std::string*>(&config.private_key_password));
+        const bool loaded = load_certificate_and_key(ctx, config);
+        SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
+        return loaded;
+    }
+
+    static bool load_certificate_and_key(SSL_CTX* ctx, const tls_config& config) {
         if (config.certificate_chain.empty() != config.private_key.empty())
             return false;
         if (config.certificate_chain.empty())
@@ -336,10 +362,10 @@ private:
                 return false;
         } else {
             auto bio = memory_bio(config.certificate_chain.value);
-            detail::x509_ptr leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+            detail::x509_ptr leaf(PEM_read_bio_X509(bio.get(), nullptr, pem_password, nullptr));
             if (!leaf || SSL_CTX_use_certificate(ctx, leaf.get()) != 1)
                 return false;
-            while (X509* next = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+            while (X509* next = PEM_read_bio_X509(bio.get(), nullptr, pem_password, nullptr)) {
                 if (SSL_CTX_add0_chain_cert(ctx, next) != 1) {
                     X509_free(next);
                     return false;
@@ -353,7 +379,9 @@ private:
                 return false;
         } else {
             auto bio = memory_bio(config.private_key.value);
-            detail::evp_pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+            detail::evp_pkey_ptr key(
+                PEM_read_bio_PrivateKey(bio.get(), nullptr, pem_password,
+                                        const_cast<std::string*>(&config.private_key_password)));
             if (!key || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
                 return false;
         }
@@ -375,7 +403,8 @@ private:
             auto bio = memory_bio(trust.certificates.value);
             X509_STORE* store = SSL_CTX_get_cert_store(ctx);
             int added = 0;
-            while (detail::x509_ptr ca{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
+            while (
+                detail::x509_ptr ca{PEM_read_bio_X509(bio.get(), nullptr, pem_password, nullptr)}) {
                 if (X509_STORE_add_cert(store, ca.get()) != 1)
                     return false;
                 ++added;
