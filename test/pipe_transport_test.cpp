@@ -5,6 +5,7 @@
 #include "secctx/transport/pipe.hpp"
 
 #include "support/exchange.hpp"
+#include "support/interruptions.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -211,42 +212,24 @@ BOOST_AUTO_TEST_CASE(a_borrowed_pair_is_used_but_not_closed) {
     ::close(p.write);
 }
 
-namespace {
-std::atomic<int> interruptions{0};
-extern "C" void count_interruption(int) {
-    interruptions.fetch_add(1);
-}
-} // namespace
-
 BOOST_AUTO_TEST_CASE(signals_interrupting_a_blocking_handshake_over_pipes_change_nothing) {
-    // No SA_RESTART: poll() in the blocked thread returns EINTR for each signal.
-    struct sigaction action {
-    }, old{};
-    action.sa_handler = count_interruption;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;
-    BOOST_TEST_REQUIRE(::sigaction(SIGUSR1, &action, &old) == 0);
-    interruptions = 0;
+    const test::interruptions signals;
+    BOOST_TEST_REQUIRE(signals.installed());
 
     const pipe_fds to_server, to_client;
     const pthread_t blocked = ::pthread_self();
     const auto deadline = soon();
     test::exchange_result served;
     std::thread helper([&] {
-        // The pauses only make it likely that the signals find the client in poll(); the test
-        // holds either way.
-        for (int i = 0; i < 5; ++i) {
-            std::this_thread::sleep_for(10ms);
-            ::pthread_kill(blocked, SIGUSR1);
-        }
+        // The client is blocked in wait() for the server that is not there yet.
+        signals.send(blocked, 5, deadline);
         served = test::serve_echo(pipe_transport(to_server.read, to_client.write),
                                   creds().server_creds, 4096, deadline);
     });
     const auto done = test::echo_client(pipe_transport(to_client.read, to_server.write),
                                         creds().client_creds, 4096, deadline);
     helper.join();
-    ::sigaction(SIGUSR1, &old, nullptr);
     BOOST_TEST(text(done.error) == "success", done.where);
     BOOST_TEST(text(served.error) == "success", served.where);
-    BOOST_TEST(interruptions.load() == 5);
+    BOOST_TEST(signals.handled() == 5);
 }

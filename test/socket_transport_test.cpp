@@ -7,6 +7,7 @@
 #include "secctx/transport/socket.hpp"
 
 #include "support/exchange.hpp"
+#include "support/interruptions.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -266,41 +267,23 @@ BOOST_AUTO_TEST_CASE(writing_to_a_closed_peer_is_epipe_and_never_raises_sigpipe)
     ::sigaction(SIGPIPE, &old, nullptr);
 }
 
-namespace {
-std::atomic<int> interruptions{0};
-extern "C" void count_interruption(int) {
-    interruptions.fetch_add(1);
-}
-} // namespace
-
 BOOST_AUTO_TEST_CASE(signals_interrupting_a_blocking_handshake_change_nothing) {
-    // No SA_RESTART: poll() in the blocked thread returns EINTR for each signal.
-    struct sigaction action {
-    }, old{};
-    action.sa_handler = count_interruption;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;
-    BOOST_TEST_REQUIRE(::sigaction(SIGUSR1, &action, &old) == 0);
-    interruptions = 0;
+    const test::interruptions signals;
+    BOOST_TEST_REQUIRE(signals.installed());
 
     auto pair = tcp_pair("127.0.0.1");
     const pthread_t blocked = ::pthread_self();
     const auto deadline = soon();
     test::exchange_result served;
     std::thread helper([&] {
-        // The client is blocked in wait() for the server that is not there yet. The pauses
-        // only make it likely that the signals find it in poll(); the test holds either way.
-        for (int i = 0; i < 5; ++i) {
-            std::this_thread::sleep_for(10ms);
-            ::pthread_kill(blocked, SIGUSR1);
-        }
+        // The client is blocked in wait() for the server that is not there yet.
+        signals.send(blocked, 5, deadline);
         served = test::serve_echo(std::move(pair.server), creds().server_creds, 4096, deadline);
     });
     const auto done =
         test::echo_client(std::move(pair.client), creds().client_creds, 4096, deadline);
     helper.join();
-    ::sigaction(SIGUSR1, &old, nullptr);
     BOOST_TEST(text(done.error) == "success", done.where);
     BOOST_TEST(text(served.error) == "success", served.where);
-    BOOST_TEST(interruptions.load() == 5);
+    BOOST_TEST(signals.handled() == 5);
 }
