@@ -72,7 +72,7 @@ public:
         std::is_nothrow_move_constructible_v<Inner>)
         : inner_(std::move(inner)), plan_(plan) {}
 
-    io_result read_some(std::span<std::byte> into) {
+    io_result read_some(std::span<std::byte> into) noexcept {
         const call_fault now = next_call();
         if (plan_.would_block_every_other && (reads_++ % 2) == 0)
             return {0, errc::would_block};
@@ -91,7 +91,7 @@ public:
         return r;
     }
 
-    io_result write_some(std::span<const std::byte> from) {
+    io_result write_some(std::span<const std::byte> from) noexcept {
         const call_fault now = next_call();
         if (plan_.would_block_every_other && (writes_++ % 2) == 0)
             return {0, errc::would_block};
@@ -107,7 +107,7 @@ public:
         return r;
     }
 
-    std::error_code wait(wait_for what, clock::time_point deadline) {
+    std::error_code wait(wait_for what, clock::time_point deadline) noexcept {
         if (plan_.delay.count() > 0)
             std::this_thread::sleep_until(std::min(deadline, clock::now() + plan_.delay));
         // A fault that is due is reported by the next call: no need to wait for the inner

@@ -23,7 +23,7 @@ class memory_pipe {
 public:
     explicit memory_pipe(std::size_t capacity) : capacity_(capacity) {}
 
-    io_result read_some(std::span<std::byte> into) {
+    io_result read_some(std::span<std::byte> into) noexcept {
         std::lock_guard lock(mutex_);
         const std::size_t available = bytes_.size() - head_;
         if (available == 0)
@@ -39,7 +39,7 @@ public:
         return {n, {}};
     }
 
-    io_result write_some(std::span<const std::byte> from) {
+    io_result write_some(std::span<const std::byte> from) noexcept {
         std::lock_guard lock(mutex_);
         if (closed_)
             return {0, std::make_error_code(std::errc::broken_pipe)};
@@ -60,7 +60,7 @@ public:
         return {n, {}};
     }
 
-    std::error_code wait(wait_for what, clock::time_point deadline) {
+    std::error_code wait(wait_for what, clock::time_point deadline) noexcept {
         std::unique_lock lock(mutex_);
         const auto ready = [&] {
             const std::size_t queued = bytes_.size() - head_;
@@ -113,9 +113,9 @@ public:
     memory_transport(detail::memory_pipe& incoming, detail::memory_pipe& outgoing) noexcept
         : incoming_(&incoming), outgoing_(&outgoing) {}
 
-    io_result read_some(std::span<std::byte> into) { return incoming_->read_some(into); }
-    io_result write_some(std::span<const std::byte> from) { return outgoing_->write_some(from); }
-    std::error_code wait(wait_for what, clock::time_point deadline) {
+    io_result read_some(std::span<std::byte> into) noexcept { return incoming_->read_some(into); }
+    io_result write_some(std::span<const std::byte> from) noexcept { return outgoing_->write_some(from); }
+    std::error_code wait(wait_for what, clock::time_point deadline) noexcept {
         return (what == wait_for::readable ? incoming_ : outgoing_)->wait(what, deadline);
     }
 

@@ -13,6 +13,8 @@
 //                          (as `what` says) or until `deadline`, whichever is first: success, or
 //                          errc::timed_out, or the transport's error. It is the only call that
 //                          blocks; run() uses it between non-blocking step()s.
+// The three are noexcept: a transport reports every failure as an error code (wrap a throwing API
+// and translate), since the handshake and channel loops that call them promise not to throw.
 // io_result.bytes is meaningful only when io_result.error is empty. A call interrupted by a signal
 // should be retried by the transport itself (secctx's own do); one that reports it anyway
 // (std::errc::interrupted, from any of the three calls) is taken as "nothing happened": the loops
@@ -49,9 +51,9 @@ inline bool no_progress(const io_result& r) noexcept {
 template <class T>
 concept transport = requires(T& t, std::span<std::byte> into, std::span<const std::byte> from,
                              wait_for what, clock::time_point deadline) {
-    { t.read_some(into) } -> std::same_as<io_result>;
-    { t.write_some(from) } -> std::same_as<io_result>;
-    { t.wait(what, deadline) } -> std::same_as<std::error_code>;
+    { t.read_some(into) } noexcept -> std::same_as<io_result>;
+    { t.write_some(from) } noexcept -> std::same_as<io_result>;
+    { t.wait(what, deadline) } noexcept -> std::same_as<std::error_code>;
 };
 // clang-format on
 

@@ -14,9 +14,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -336,7 +336,7 @@ private:
         const auto& text = *static_cast<const std::string*>(password);
         if (text.size() > static_cast<std::size_t>(size))
             return 0;
-        std::memcpy(buffer, text.data(), text.size());
+        std::copy_n(text.data(), text.size(), buffer); // counted: OpenSSL needs no NUL
         return static_cast<int>(text.size());
     }
 
