@@ -1,7 +1,8 @@
 // The Asio adapter (secctx/asio.hpp): a loopback TCP connection, client and server in one
 // io_context on one thread, the handshake, data both ways and the shutdown run as composed
 // operations; with callbacks, with C++20 coroutines (use_awaitable), a handshake that fails with
-// the client's own error, and 1 MiB each way at once. Every run is bounded by io_context::run_for.
+// the client's own error, 1 MiB each way at once, and transports made before their sockets are
+// open. Every run is bounded by io_context::run_for.
 #include "support/drive.hpp"
 #include "support/pki.hpp"
 
@@ -16,10 +17,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/socket.h>
+
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 
 using namespace secctx;
@@ -320,6 +326,66 @@ BOOST_AUTO_TEST_CASE(the_transport_reports_would_block_and_end_of_stream) {
     BOOST_TEST(text(t.wait(wait_for::readable, clock::now() + std::chrono::seconds(5))) ==
                "success");
     BOOST_TEST(text(t.read_some(into).error) == text(errc::end_of_stream));
+}
+
+// A deadline long past times out at once, whatever its value: the time left is never computed
+// from one so far back that the subtraction overflows.
+BOOST_AUTO_TEST_CASE(wait_with_a_deadline_long_past_times_out_at_once) {
+    loopback net;
+    asio_socket_transport t(net.client_socket);
+    for (const clock::time_point deadline :
+         {clock::time_point::min(), clock::now() - std::chrono::hours(1)}) {
+        const auto start = clock::now();
+        BOOST_TEST(text(t.wait(wait_for::readable, deadline)) == text(errc::timed_out));
+        BOOST_TEST((clock::now() - start < std::chrono::seconds(1)));
+    }
+}
+
+// The transports may be made before their sockets are open, and the handshakes started from the
+// connect and accept handlers. Both ends run on the io_context's one thread, so a step that
+// blocked on its socket would wait for a peer that never gets to answer; a blocked thread runs no
+// timer, so a watchdog thread ends such a wait by shutting the sockets down (the handshakes then
+// fail).
+BOOST_AUTO_TEST_CASE(transports_made_before_their_sockets_are_open_never_block) {
+    const auto& creds = credentials_for(tls_version::tls1_3);
+    boost::asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
+    tcp::socket client_socket{io};
+    tcp::socket server_socket{io};
+    asio_client client_handshake(client(creds.client_creds, "localhost"),
+                                 asio_socket_transport(client_socket));
+    asio_server server_handshake(server(creds.server_creds), asio_socket_transport(server_socket));
+    BOOST_TEST_REQUIRE(!client_socket.is_open());
+
+    std::atomic<int> client_fd{-1}, server_fd{-1};
+    std::promise<void> finished;
+    std::thread watchdog([&client_fd, &server_fd, done = finished.get_future()] {
+        if (done.wait_for(std::chrono::seconds(10)) == std::future_status::ready)
+            return;
+        for (const int fd : {client_fd.load(), server_fd.load()})
+            if (fd >= 0)
+                ::shutdown(fd, SHUT_RDWR);
+    });
+
+    std::optional<std::error_code> client_result, server_result;
+    acceptor.async_accept(server_socket, [&](boost::system::error_code ec) {
+        BOOST_TEST(!ec, ec.message());
+        server_fd = server_socket.native_handle();
+        async_handshake(server_handshake, [&](std::error_code ec) { server_result = ec; });
+    });
+    client_socket.async_connect(acceptor.local_endpoint(), [&](boost::system::error_code ec) {
+        BOOST_TEST(!ec, ec.message());
+        client_fd = client_socket.native_handle();
+        async_handshake(client_handshake, [&](std::error_code ec) { client_result = ec; });
+    });
+    io.run_for(time_limit);
+    finished.set_value();
+    watchdog.join();
+
+    BOOST_TEST_REQUIRE(client_result.has_value());
+    BOOST_TEST(text(*client_result) == "success");
+    BOOST_TEST_REQUIRE(server_result.has_value());
+    BOOST_TEST(text(*server_result) == "success");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

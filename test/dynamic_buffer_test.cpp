@@ -10,7 +10,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <memory_resource>
+#include <new>
+#include <stdexcept>
 
 using namespace secctx;
 using test::append;
@@ -55,6 +58,47 @@ private:
     }
 
     std::pmr::memory_resource* upstream_;
+};
+
+// Refuses every allocation while `refusing` is set, as a per-connection resource that is full.
+class refusing_resource : public std::pmr::memory_resource {
+public:
+    bool refusing = false;
+    std::size_t allocations = 0;
+
+private:
+    void* do_allocate(std::size_t n, std::size_t align) override {
+        if (refusing)
+            throw std::bad_alloc();
+        ++allocations;
+        return std::pmr::new_delete_resource()->allocate(n, align);
+    }
+    void do_deallocate(void* p, std::size_t n, std::size_t align) override {
+        std::pmr::new_delete_resource()->deallocate(p, n, align);
+    }
+    bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+        return this == &other;
+    }
+};
+
+// An allocator that refuses with an exception of its own, not std::bad_alloc.
+template <class T>
+struct throwing_allocator {
+    using value_type = T;
+
+    explicit throwing_allocator(const bool* refusing) noexcept : refusing(refusing) {}
+    template <class U>
+    throwing_allocator(const throwing_allocator<U>& other) noexcept : refusing(other.refusing) {}
+
+    T* allocate(std::size_t n) {
+        if (*refusing)
+            throw std::runtime_error("no memory for this connection");
+        return std::allocator<T>().allocate(n);
+    }
+    void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+    bool operator==(const throwing_allocator&) const = default;
+
+    const bool* refusing;
 };
 
 bool inside(std::span<const std::byte> span, std::span<const std::byte> region) {
@@ -231,6 +275,21 @@ BOOST_AUTO_TEST_CASE(move_keeps_the_bytes) {
     BOOST_TEST(equal(assigned.data().last(10), tail));
 }
 
+BOOST_AUTO_TEST_CASE(an_allocator_that_throws_anything_is_an_allocation_failure) {
+    bool refusing = false;
+    basic_dynamic_queue<throwing_allocator<std::byte>> q(queue::default_max_size,
+                                                         throwing_allocator<std::byte>(&refusing));
+    const bytes data = pattern(100, 4);
+    BOOST_TEST_REQUIRE(append(q, data));
+    refusing = true;
+    BOOST_TEST(q.prepare(10000).empty(), "the exception stays inside the noexcept prepare()");
+    BOOST_TEST(test::text(prepare_failure(q, 10000)) == test::text(errc::out_of_memory));
+    BOOST_TEST(equal(q.data(), data));
+    refusing = false;
+    BOOST_TEST(q.prepare(10000).size() >= 10000u);
+    BOOST_TEST(equal(q.data(), data));
+}
+
 BOOST_AUTO_TEST_CASE(buffer_policy_move_keeps_both_queues) {
     dynamic_buffer b;
     const bytes in = pattern(300, 1);
@@ -290,6 +349,52 @@ BOOST_AUTO_TEST_CASE(move_between_resources_keeps_the_bytes) {
     BOOST_TEST(second.allocations == 1u);
     BOOST_TEST(second.bytes_in_use == other.capacity());
     BOOST_TEST(first.bytes_in_use == 0u, "the source gave its memory back to its own resource");
+}
+
+BOOST_AUTO_TEST_CASE(move_between_resources_reuses_memory_that_holds_the_bytes) {
+    counting_resource first(std::pmr::new_delete_resource());
+    refusing_resource second;
+    pmr_queue source(pmr_queue::default_max_size, pmr_allocator(&first));
+    const bytes data = pattern(3000, 6);
+    BOOST_TEST_REQUIRE(append(source, data));
+    pmr_queue target(pmr_queue::default_max_size, pmr_allocator(&second));
+    BOOST_TEST_REQUIRE(append(target, pattern(10)));
+    BOOST_TEST_REQUIRE(target.capacity() >= data.size());
+
+    second.refusing = true;
+    target = std::move(source);
+    BOOST_TEST(equal(target.data(), data), "no allocation was needed, so none could fail");
+    BOOST_TEST(second.allocations == 1u);
+    BOOST_TEST(first.bytes_in_use == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bytes_a_move_between_resources_cannot_copy_fail_the_queue) {
+    counting_resource first(std::pmr::new_delete_resource());
+    refusing_resource second;
+    pmr_queue source(pmr_queue::default_max_size, pmr_allocator(&first));
+    BOOST_TEST_REQUIRE(append(source, pattern(3000, 6)));
+    pmr_queue target(pmr_queue::default_max_size, pmr_allocator(&second));
+
+    second.refusing = true;
+    target = std::move(source);
+    second.refusing = false;
+    BOOST_TEST(first.bytes_in_use == 0u, "the source gave its memory back all the same");
+    BOOST_TEST(target.size() == 0u);
+    // Memory is there again, but the bytes are gone: the queue keeps failing, as an allocation
+    // failure does, so the loop fails the connection rather than go on without them.
+    BOOST_TEST(target.prepare(10).empty());
+    BOOST_TEST(test::text(prepare_failure(target, 10)) == test::text(errc::out_of_memory));
+    // The failure moves with the queue, as a handshake's buffers move into its channel.
+    pmr_queue moved(std::move(target));
+    BOOST_TEST(moved.prepare(10).empty());
+
+    // A queue assigned anew works again.
+    pmr_queue fresh(pmr_queue::default_max_size, pmr_allocator(&second));
+    const bytes data = pattern(50, 8);
+    BOOST_TEST_REQUIRE(append(fresh, data));
+    moved = std::move(fresh);
+    BOOST_TEST(equal(moved.data(), data));
+    BOOST_TEST_REQUIRE(append(moved, data));
 }
 
 // A whole handshake whose buffers all live in per-connection arenas.

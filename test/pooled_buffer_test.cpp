@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -199,6 +200,26 @@ BOOST_AUTO_TEST_CASE(thread_caches_survive_the_pool) {
     pool.reset();
     stage = 2;
     user.join();
+}
+
+// A queue that is a thread_local object made before the thread first used the pool is destroyed
+// after the thread's cache: the block it gives back then goes to the shared list, not into the
+// dead cache, where it would be lost to the pool.
+BOOST_AUTO_TEST_CASE(a_block_released_after_the_threads_cache_ended_returns_to_the_pool) {
+    buffer_pool pool(4, 256, 4);
+    bool took_block = false;
+    std::thread user(
+        [](buffer_pool& shared, bool& took) {
+            thread_local pooled_queue late(shared);
+            took = append(late, pattern(100)); // the thread's first acquire: the cache is made now
+        },
+        std::ref(pool), std::ref(took_block));
+    user.join();
+    BOOST_TEST_REQUIRE(took_block);
+    BOOST_TEST(pool.in_use() == 0u);
+    BOOST_TEST(pool.allocated() == 1u);
+    BOOST_TEST(pool.reserve(1));
+    BOOST_TEST(pool.allocated() == 1u, "the block is in the shared list: none was allocated");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,9 +3,11 @@
 // use_future...).
 //
 //   asio_socket_transport     a transport over a tcp::socket the application owns (and keeps alive
-//                             for as long as the handshake or channel uses it). It puts the socket
-//                             in non-blocking mode; read_some/write_some never block; wait() blocks
-//                             with a deadline (poll), for run() and the channel's blocking calls.
+//                             for as long as the handshake or channel uses it). It may be made
+//                             before the socket is opened (before async_connect or async_accept):
+//                             read_some/write_some put the socket in non-blocking mode when they
+//                             find it blocking, and never block; wait() blocks with a deadline
+//                             (poll), for run() and the channel's blocking calls.
 //   async_handshake(h, token)                 steps h until done or failed: void(std::error_code)
 //   async_read_some(c, buffer, token)         at least one plaintext byte, or the end of stream
 //                                             (errc::end_of_stream, errc::truncated...) or the
@@ -35,6 +37,7 @@
 #include "secctx/error.hpp"
 #include "secctx/handshake.hpp"
 #include "secctx/step_result.hpp"
+#include "secctx/transport/detail/posix.hpp"
 #include "secctx/transport/transport.hpp"
 
 #include <utility>
@@ -46,12 +49,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
 
-#include <poll.h>
-
-#include <algorithm>
 #include <array>
-#include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <span>
 #include <system_error>
@@ -82,12 +80,11 @@ class asio_socket_transport {
 public:
     using socket_type = boost::asio::ip::tcp::socket;
 
-    explicit asio_socket_transport(socket_type& socket) noexcept : socket_(&socket) {
-        boost::system::error_code ignored;
-        socket_->non_blocking(true, ignored);
-    }
+    explicit asio_socket_transport(socket_type& socket) noexcept : socket_(&socket) {}
 
     io_result read_some(std::span<std::byte> into) noexcept {
+        if (const std::error_code ec = make_non_blocking())
+            return {0, ec};
         for (;;) {
             boost::system::error_code ec;
             const std::size_t n =
@@ -106,6 +103,8 @@ public:
 
     // Asio sends with MSG_NOSIGNAL on Linux: a peer that went away is EPIPE, never SIGPIPE.
     io_result write_some(std::span<const std::byte> from) noexcept {
+        if (const std::error_code ec = make_non_blocking())
+            return {0, ec};
         for (;;) {
             boost::system::error_code ec;
             const std::size_t n =
@@ -123,26 +122,23 @@ public:
     // Blocking, for run() and the channel's blocking calls; the asynchronous operations below
     // never call it.
     std::error_code wait(wait_for what, clock::time_point deadline) noexcept {
-        pollfd p{socket_->native_handle(),
-                 static_cast<short>(what == wait_for::readable ? POLLIN : POLLOUT), 0};
-        for (;;) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
-            const int ms = deadline == clock::time_point::max()
-                               ? -1
-                               : static_cast<int>(std::clamp<long long>(left.count(), 0, 60'000));
-            const int r = ::poll(&p, 1, ms);
-            if (r > 0)
-                return {};
-            if (r == 0 && clock::now() >= deadline)
-                return errc::timed_out;
-            if (r < 0 && errno != EINTR)
-                return {errno, std::system_category()};
-        }
+        return detail::poll_until(socket_->native_handle(), what, deadline);
     }
 
     socket_type& socket() const noexcept { return *socket_; }
 
 private:
+    // A blocking socket would stall the io_context's thread inside a step. The mode is set here,
+    // not once in the constructor: the socket may not be open yet when the transport is made, and
+    // Asio forgets the mode when the socket is closed and opened again (a retried connect).
+    std::error_code make_non_blocking() noexcept {
+        if (socket_->non_blocking())
+            return {};
+        boost::system::error_code ec;
+        socket_->non_blocking(true, ec);
+        return asio_detail::to_std(ec);
+    }
+
     socket_type* socket_;
 };
 

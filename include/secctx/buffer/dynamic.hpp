@@ -5,6 +5,11 @@
 // The queues keep their memory when the connection goes idle (release() only frees a queue that
 // has grown past its initial capacity), so a busy connection does not allocate per record; the
 // pooled policy is the one that gives memory back between records.
+//
+// A queue moved into one whose allocator is unequal and does not propagate (std::pmr, one
+// resource per connection) copies the bytes into memory of its own allocator. If that allocation
+// fails the bytes are lost, and the queue says so: every later prepare() fails, so the handshake
+// or channel fails with errc::out_of_memory instead of going on without them.
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
@@ -13,7 +18,6 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <utility>
 
 namespace secctx {
@@ -36,29 +40,26 @@ public:
     basic_dynamic_queue(basic_dynamic_queue&& other) noexcept
         : allocator_(std::move(other.allocator_)), storage_(std::exchange(other.storage_, nullptr)),
           capacity_(std::exchange(other.capacity_, 0)), window_(std::exchange(other.window_, {})),
-          max_size_(other.max_size_) {}
+          max_size_(other.max_size_), lost_(std::exchange(other.lost_, false)) {}
 
     basic_dynamic_queue& operator=(basic_dynamic_queue&& other) noexcept {
         if (this == &other)
             return *this;
-        deallocate();
         max_size_ = other.max_size_;
-        if constexpr (traits::propagate_on_container_move_assignment::value) {
-            allocator_ = std::move(other.allocator_);
-        } else if (allocator_ != other.allocator_) {
-            // Our allocator cannot free the other's memory: copy the bytes instead.
-            const auto bytes = other.data();
-            const auto room = prepare(bytes.size());
-            if (room.size() >= bytes.size() && !bytes.empty()) {
-                std::memcpy(room.data(), bytes.data(), bytes.size());
-                commit(bytes.size());
+        if constexpr (!traits::propagate_on_container_move_assignment::value) {
+            if (allocator_ != other.allocator_) {
+                // Our allocator cannot free the other's memory: copy the bytes instead.
+                copy_from(other);
+                return *this;
             }
-            other.deallocate();
-            return *this;
         }
+        deallocate();
+        if constexpr (traits::propagate_on_container_move_assignment::value)
+            allocator_ = std::move(other.allocator_);
         storage_ = std::exchange(other.storage_, nullptr);
         capacity_ = std::exchange(other.capacity_, 0);
         window_ = std::exchange(other.window_, {});
+        lost_ = std::exchange(other.lost_, false);
         return *this;
     }
 
@@ -86,9 +87,30 @@ public:
     }
 
 private:
+    // Our own memory is kept when it can hold the other's bytes, so the copy needs no allocation;
+    // otherwise it is freed before the new region is asked for, which leaves the allocator (a
+    // bounded per-connection resource) the most room to grant it.
+    void copy_from(basic_dynamic_queue& other) noexcept {
+        const auto bytes = other.data();
+        window_.wipe(storage_);
+        lost_ = false;
+        if (bytes.size() > capacity_) {
+            deallocate();
+            lost_ = !make_room(bytes.size());
+        }
+        if (!lost_ && !bytes.empty()) {
+            std::memcpy(storage_, bytes.data(), bytes.size());
+            window_.commit(bytes.size());
+        }
+        lost_ = lost_ || other.lost_;
+        other.deallocate();
+        other.lost_ = false;
+    }
+
+    // Reached by every prepare() of a queue that lost its bytes: such a queue holds no memory.
     bool make_room(std::size_t n) noexcept {
         const std::size_t used = size();
-        if (n > max_size_ - used)
+        if (lost_ || n > max_size_ - used)
             return false;
         if (capacity_ - used >= n) {
             window_.compact(storage_);
@@ -97,9 +119,11 @@ private:
         const std::size_t wanted =
             std::min(max_size_, std::max({capacity_ * 2, used + n, initial_capacity}));
         std::byte* fresh = nullptr;
+        // Whatever the allocator throws (a custom one need not throw std::bad_alloc) is a failed
+        // allocation: nothing may leave a noexcept prepare().
         try {
             fresh = traits::allocate(allocator_, wanted);
-        } catch (const std::bad_alloc&) {
+        } catch (...) {
             return false;
         }
         if (used != 0)
@@ -125,6 +149,7 @@ private:
     std::size_t capacity_ = 0;
     detail::byte_window window_;
     std::size_t max_size_;
+    bool lost_ = false; // a move could not copy the bytes: see the note at the top
 };
 
 template <class Allocator = std::allocator<std::byte>>

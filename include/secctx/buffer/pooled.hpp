@@ -41,6 +41,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -100,8 +101,17 @@ struct cache_slot {
     std::byte* blocks[max_thread_cache] = {};
 };
 
+// Where this thread's cache is in its life. Trivially destructible, so it can still be read while
+// the thread's other thread_local objects are destroyed: one destroyed after the cache (made
+// before the thread first used a pool) may release a block, and a pool that is itself such an
+// object, or a static destroyed at exit, is destroyed then. Neither may touch the dead cache.
+enum class cache_state : unsigned char { unborn, live, dead };
+inline thread_local cache_state local_cache_state = cache_state::unborn;
+
 struct thread_cache {
     cache_slot slots[cache_slots];
+
+    thread_cache() noexcept { local_cache_state = cache_state::live; }
 
     cache_slot* find(std::uint64_t id) noexcept {
         for (auto& slot : slots)
@@ -113,6 +123,7 @@ struct thread_cache {
     ~thread_cache();
 };
 
+// Made on first use; call only while local_cache_state is not dead.
 inline thread_cache& local_cache() noexcept {
     thread_local thread_cache cache;
     return cache;
@@ -144,17 +155,23 @@ public:
     buffer_pool(const buffer_pool&) = delete;
     buffer_pool& operator=(const buffer_pool&) = delete;
 
-    // Every queue drawn from the pool must be gone by now (see the lifetime note above).
+    // Every queue drawn from the pool must be gone by now (see the lifetime note above): a block
+    // still held would be given back to freed memory.
     ~buffer_pool() {
+        assert(in_use() == 0 && "a buffer_pool destroyed while queues still hold its blocks");
         {
             auto& reg = detail::pool::registry::get();
             const std::lock_guard lock(reg.mutex);
             std::erase(reg.live, id_);
-            // This thread's cache for the pool goes now; other threads free theirs themselves.
-            if (auto* slot = detail::pool::local_cache().find(id_)) {
-                for (std::size_t i = 0; i < slot->count; ++i)
-                    free_counted(slot->blocks[i]);
-                *slot = {};
+            // This thread's cache for the pool goes now; other threads free theirs themselves. A
+            // cache that was never made holds nothing, and one already destroyed gave its blocks
+            // back to the shared list freed below.
+            if (detail::pool::local_cache_state == detail::pool::cache_state::live) {
+                if (auto* slot = detail::pool::local_cache().find(id_)) {
+                    for (std::size_t i = 0; i < slot->count; ++i)
+                        free_counted(slot->blocks[i]);
+                    *slot = {};
+                }
             }
         }
         const std::lock_guard lock(mutex_);
@@ -236,10 +253,11 @@ private:
         free_node* next;
     };
 
-    // This thread's cache for the pool, or nullptr (no per-thread cache configured, or all of
-    // the thread's slots serve other live pools).
+    // This thread's cache for the pool, or nullptr (no per-thread cache configured, the thread is
+    // ending and its cache is gone, or all of the thread's slots serve other live pools).
     detail::pool::cache_slot* cache_slot() noexcept {
-        if (thread_cache_ == 0)
+        if (thread_cache_ == 0 ||
+            detail::pool::local_cache_state == detail::pool::cache_state::dead)
             return nullptr;
         auto& cache = detail::pool::local_cache();
         if (auto* slot = cache.find(id_))
@@ -305,6 +323,7 @@ private:
 };
 
 inline detail::pool::thread_cache::~thread_cache() {
+    local_cache_state = cache_state::dead;
     auto& reg = registry::get();
     const std::lock_guard lock(reg.mutex);
     for (auto& slot : slots) {
