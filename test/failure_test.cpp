@@ -4,7 +4,10 @@
 #include "support/peers.hpp"
 #include "support/pki.hpp"
 
+#include "secctx/tls/openssl/detail/error_mapping.hpp"
+
 #include <boost/test/unit_test.hpp>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <string>
@@ -155,6 +158,22 @@ BOOST_AUTO_TEST_CASE(missing_required_client_certificate_fails_with_client_certi
         // TLS 1.2: the client waits for the server's Finished and gets a handshake_failure alert.
         check_failed_for_good(x.c, errc::peer_alert);
     }
+}
+
+BOOST_AUTO_TEST_CASE(without_verification_the_chain_is_not_blamed_for_a_later_failure) {
+    // An untrusted server certificate, which the client does not verify; the handshake then
+    // fails for another reason (TLS 1.2: the server wants a client certificate).
+    auto server_config = only(test::server_config_for(pki().untrusted_server), tls_version::tls1_2);
+    server_config.verify_clients = client_certificates::required;
+    server_config.trust.certificates = pem_source::from_memory(pki().ca.certificate_pem());
+    client_config client_settings;
+    client_settings.dangerous_skip_verification = true;
+    connection x{credentials::client(client_settings), "localhost",
+                 credentials::server(server_config)};
+    test::drive(x.c, x.s);
+    check_failed_for_good(x.c, errc::peer_alert);
+    BOOST_TEST(x.c.error_detail().find("certificate verification") == std::string::npos,
+               x.c.error_detail());
 }
 
 BOOST_AUTO_TEST_CASE(garbage_instead_of_a_client_hello_fails_with_not_tls) {
@@ -337,6 +356,47 @@ BOOST_AUTO_TEST_CASE(a_server_verifying_clients_without_trust_anchors_is_invalid
     }
 }
 
+BOOST_AUTO_TEST_CASE(alpn_names_the_extension_cannot_carry_are_invalid_configuration) {
+    const std::vector<std::string> longest(257, std::string(255, 'a')); // 257 x 256 > 65,533
+    const std::vector<std::string> fits(255, std::string(255, 'a'));
+    for (const auto& [names, fault] :
+         {std::pair{std::vector<std::string>{"h2", ""},
+                    "an ALPN protocol name must be 1 to 255 bytes"},
+          std::pair{std::vector<std::string>{std::string(256, 'a')},
+                    "an ALPN protocol name must be 1 to 255 bytes"},
+          std::pair{longest, "the ALPN protocol names must fit in 65,533 bytes, with a byte of "
+                             "length each"}}) {
+        client_config config;
+        config.alpn = names;
+        std::error_code ec;
+        std::string detail;
+        BOOST_TEST(!credentials::client(config, ec, &detail));
+        BOOST_TEST(text(ec) == text(errc::invalid_configuration));
+        BOOST_TEST(detail == fault);
+    }
+    client_config config;
+    config.alpn = fits;
+    std::error_code ec;
+    BOOST_TEST(static_cast<bool>(credentials::client(config, ec)), ec.message());
+}
+
+// OpenSSL 3 keeps flag bits in a common reason (ERR_R_*), which puts it above every library
+// reason: none of them is an alert the peer sent.
+BOOST_AUTO_TEST_CASE(engine_failures_of_our_own_are_not_taken_for_a_peer_alert) {
+    using openssl::detail::map_error;
+    BOOST_TEST(text(map_error(ERR_PACK(ERR_LIB_SSL, 0, ERR_R_MALLOC_FAILURE), X509_V_OK)) ==
+               text(errc::out_of_memory));
+    for (const int common : {ERR_R_INTERNAL_ERROR, ERR_R_EVP_LIB, ERR_R_PASSED_NULL_PARAMETER})
+        BOOST_TEST(text(map_error(ERR_PACK(ERR_LIB_SSL, 0, common), X509_V_OK)) ==
+                   text(errc::protocol_error));
+    // Alerts the peer did send still map by their description.
+    BOOST_TEST(text(map_error(ERR_PACK(ERR_LIB_SSL, 0, SSL_AD_REASON_OFFSET + SSL_AD_UNKNOWN_CA),
+                              X509_V_OK)) == text(errc::peer_rejected_certificate));
+    BOOST_TEST(
+        text(map_error(ERR_PACK(ERR_LIB_SSL, 0, SSL_AD_REASON_OFFSET + SSL_AD_HANDSHAKE_FAILURE),
+                       X509_V_OK)) == text(errc::peer_alert));
+}
+
 BOOST_AUTO_TEST_CASE(garbage_pem_fails_with_invalid_credentials_and_a_reason) {
     const auto garbage = pem_source::from_memory("this is not PEM\n");
     const auto& identity = pki().ecdsa_server;
@@ -378,6 +438,37 @@ BOOST_AUTO_TEST_CASE(garbage_pem_fails_with_invalid_credentials_and_a_reason) {
         BOOST_TEST(text(e.code()) == text(errc::invalid_credentials));
         BOOST_TEST(std::string(e.what()).size() > e.code().message().size());
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_block_in_a_chain_or_bundle_fails_instead_of_shortening_it) {
+    const std::string damaged =
+        "-----BEGIN CERTIFICATE-----\nMIIB!!!this*is*not*base64!!!\n-----END CERTIFICATE-----\n";
+    const auto& identity = pki().ecdsa_server;
+    auto config = test::server_config_for(identity);
+    config.certificate_chain = pem_source::from_memory(identity.certificate_pem + damaged);
+    std::error_code ec;
+    std::string detail;
+    BOOST_TEST(!credentials::server(config, ec, &detail));
+    BOOST_TEST(text(ec) == text(errc::invalid_credentials));
+    BOOST_TEST(!detail.empty());
+
+    client_config client_settings;
+    client_settings.trust.certificates =
+        pem_source::from_memory(pki().ca.certificate_pem() + damaged);
+    detail.clear();
+    BOOST_TEST(!credentials::client(client_settings, ec, &detail));
+    BOOST_TEST(text(ec) == text(errc::invalid_credentials));
+    BOOST_TEST(!detail.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_file_is_named_by_its_cause) {
+    auto config = test::server_config_for(pki().ecdsa_server);
+    config.private_key = pem_source::from_file("/nonexistent/secctx/key.pem");
+    std::error_code ec;
+    std::string detail;
+    BOOST_TEST(!credentials::server(config, ec, &detail));
+    BOOST_TEST(text(ec) == text(errc::invalid_credentials));
+    BOOST_TEST(detail.find("No such file or directory") != std::string::npos, detail);
 }
 
 // The server's key, encrypted with `password` as PKCS#8 or as a traditional PEM with DEK-Info.

@@ -383,15 +383,21 @@ BOOST_AUTO_TEST_CASE(keys_rotate_by_themselves_after_their_lifetime) {
     BOOST_TEST(!connect_and_close(client_creds, "localhost", server_creds));
 }
 
-BOOST_AUTO_TEST_CASE(a_ticket_key_lifetime_must_be_positive) {
+BOOST_AUTO_TEST_CASE(a_ticket_key_lifetime_must_be_positive_and_at_most_ten_years) {
     auto config = server_settings(tls_version::tls1_3);
-    config.ticket_key_lifetime = 0s;
-    std::error_code ec;
-    std::string detail;
-    const auto made = credentials::server(config, ec, &detail);
-    BOOST_TEST(!made);
-    BOOST_TEST(ec == errc::invalid_configuration);
-    BOOST_TEST(detail == "ticket_key_lifetime must be positive");
+    for (const std::chrono::seconds lifetime :
+         {0s, -1s, std::chrono::seconds(std::chrono::years(10)) + 1s,
+          std::chrono::seconds::max()}) {
+        config.ticket_key_lifetime = lifetime;
+        std::error_code ec;
+        std::string detail;
+        const auto made = credentials::server(config, ec, &detail);
+        BOOST_TEST(!made);
+        BOOST_TEST(ec == errc::invalid_configuration);
+        BOOST_TEST(detail == "ticket_key_lifetime must be positive and at most 10 years");
+    }
+    config.ticket_key_lifetime = std::chrono::years(10);
+    BOOST_TEST(static_cast<bool>(credentials::server(config)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -104,7 +104,9 @@ private:
         }
         if (detail != nullptr && detail->empty()) {
             char text[256] = {};
-            if (const unsigned long packed = ERR_peek_last_error(); packed != 0) {
+            // The first error is the cause (a missing file's "No such file or directory"); the
+            // later ones only say which call gave up.
+            if (const unsigned long packed = ERR_peek_error(); packed != 0) {
                 ERR_error_string_n(packed, text, sizeof text);
                 *detail = text;
             }
@@ -174,6 +176,14 @@ private:
             s->alpn_wire.push_back(static_cast<char>(name.size()));
             s->alpn_wire += name;
         }
+        // The list and the extension holding it each have a two-byte length.
+        if (s->alpn_wire.size() > 65535 - 2) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = "the ALPN protocol names must fit in 65,533 bytes, with a byte of "
+                          "length each";
+            return made;
+        }
         made.state_ = std::move(s);
         return made;
     }
@@ -242,9 +252,12 @@ private:
             SSL_CTX_set_num_tickets(ctx, 0);            // TLS 1.3
             return {};
         }
-        if (config.ticket_key_lifetime <= std::chrono::seconds::zero()) {
+        // The bound keeps the key ages, counted in the steady clock's nanoseconds, far from
+        // overflow; a key that lives longer is one that should have been rotated.
+        if (config.ticket_key_lifetime <= std::chrono::seconds::zero() ||
+            config.ticket_key_lifetime > std::chrono::years(10)) {
             if (detail != nullptr)
-                *detail = "ticket_key_lifetime must be positive";
+                *detail = "ticket_key_lifetime must be positive and at most 10 years";
             return errc::invalid_configuration;
         }
         if (!s.tickets.start(config.ticket_key_lifetime)) {
@@ -340,6 +353,18 @@ private:
         return static_cast<int>(text.size());
     }
 
+    // After reading PEM blocks until one fails: true if that was the end of the text (no start
+    // line), false if a damaged block stopped it, which must not silently shorten a chain or a
+    // bundle (its reason stays for the detail).
+    static bool read_to_the_end() noexcept {
+        const unsigned long last = ERR_peek_last_error();
+        if (last != 0 &&
+            (ERR_GET_LIB(last) != ERR_LIB_PEM || ERR_GET_REASON(last) != PEM_R_NO_START_LINE))
+            return false;
+        ERR_clear_error();
+        return true;
+    }
+
     static bool load_identity(SSL_CTX* ctx, const tls_config& config) {
         // Set for good, so that nothing OpenSSL reads for this context later prompts either;
         // the password itself is lent only while the identity loads.
@@ -371,7 +396,8 @@ private:
                     return false;
                 }
             }
-            ERR_clear_error(); // the end of the PEM text reads as "no start line"
+            if (!read_to_the_end())
+                return false;
         }
         if (config.private_key.where == pem_source::kind::file) {
             if (SSL_CTX_use_PrivateKey_file(ctx, config.private_key.value.c_str(),
@@ -411,8 +437,7 @@ private:
             }
             if (added == 0)
                 return false; // PEM's own reason ("no start line") stays for the detail
-            ERR_clear_error();
-            return true;
+            return read_to_the_end();
         }
         return true;
     }

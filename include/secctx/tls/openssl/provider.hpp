@@ -413,7 +413,10 @@ private:
     }
 
     provider_result fail(int reason, std::error_code write_error) noexcept {
-        verify_result_ = SSL_get_verify_result(ssl_.get());
+        // Without verification OpenSSL still records what it found wrong with the chain; it
+        // explains nothing then, and must not be blamed in the error detail.
+        if (SSL_get_verify_mode(ssl_.get()) != SSL_VERIFY_NONE)
+            verify_result_ = SSL_get_verify_result(ssl_.get());
         // The first SSL-library error is the cause; later entries are consequences.
         unsigned long first = 0;
         while (const unsigned long packed = ERR_get_error()) {

@@ -55,7 +55,7 @@ inline errc map_received_alert(int description) noexcept {
 }
 
 inline errc map_ssl_reason(int reason, long verify_result) noexcept {
-    if (reason >= SSL_AD_REASON_OFFSET)
+    if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256)
         return map_received_alert(reason - SSL_AD_REASON_OFFSET);
     switch (reason) {
     case SSL_R_CERTIFICATE_VERIFY_FAILED:
@@ -93,10 +93,12 @@ inline errc map_ssl_reason(int reason, long verify_result) noexcept {
 inline errc map_error(unsigned long packed, long verify_result) noexcept {
     if (packed == 0)
         return errc::protocol_error;
-    if (ERR_GET_LIB(packed) == ERR_LIB_SSL)
-        return map_ssl_reason(ERR_GET_REASON(packed), verify_result);
     if (ERR_GET_REASON(packed) == ERR_R_MALLOC_FAILURE)
         return errc::out_of_memory;
+    // A common reason (ERR_R_INTERNAL_ERROR, ERR_R_EVP_LIB...) carries flag bits above any
+    // library reason, so it is told apart first: it must not pass for a received alert.
+    if (ERR_GET_LIB(packed) == ERR_LIB_SSL && ERR_GET_RFLAGS(packed) == 0)
+        return map_ssl_reason(ERR_GET_REASON(packed), verify_result);
     return errc::protocol_error;
 }
 
