@@ -94,10 +94,10 @@ std::error_code relay_stdio(client_channel& channel) {
 } // namespace
 
 int run_client(int argc, char** argv) {
-    options o(
-        argc, argv,
-        {"--connect", "--ca", "--servername", "--cert", "--key", "--alpn", "--send", "--timeout"},
-        {"--stdio"});
+    options o(argc, argv,
+              {"--connect", "--ca", "--servername", "--cert", "--key", "--key-password-file",
+               "--alpn", "--send", "--timeout"},
+              {"--stdio"});
     const auto timeout = std::chrono::milliseconds(o.number("--timeout", 10'000));
     if (!o.error().empty() || !o.has("--connect")) {
         std::fprintf(stderr, "secctx client: %s\nsee secctx --help\n",
@@ -115,10 +115,17 @@ int run_client(int argc, char** argv) {
         config.certificate_chain = pem_source::from_file(o.get("--cert"));
         config.private_key = pem_source::from_file(o.get("--key"));
     }
+    if (o.has("--key-password-file") &&
+        !read_password_file(o.get("--key-password-file"), config.private_key_password)) {
+        std::fprintf(stderr, "secctx client: cannot read --key-password-file %s\n",
+                     o.get("--key-password-file").c_str());
+        return 2;
+    }
     config.alpn = split_list(o.get("--alpn"));
     std::error_code ec;
     std::string detail;
     const credentials creds = credentials::client(config, ec, &detail);
+    forget(config.private_key_password);
     if (ec) {
         std::fprintf(stderr, "secctx client: credentials: %s\n", describe(ec, detail).c_str());
         return 1;

@@ -49,7 +49,7 @@ commands:
         --tls   which versions to run (default: all)
         --alpn  comma-separated ALPN list offered by both sides (default: h2,http/1.1)
         Exits 0 if every handshake succeeded, 1 otherwise.
-  server --listen HOST:PORT --cert FILE --key FILE [--ca FILE]
+  server --listen HOST:PORT --cert FILE --key FILE [--key-password-file FILE] [--ca FILE]
          [--verify-client required|optional] [--alpn LIST] [--mode echo|http] [--stdio]
          [--threads N] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS]
          [--max-output BYTES] [--ciphersuites LIST] [--cipher LIST] [--groups LIST]
@@ -62,6 +62,8 @@ commands:
         stdin/stdout for one connection. --ca gives the anchors for client certificates.
         The certificate may be RSA or ECDSA. --ciphersuites (TLS 1.3), --cipher (TLS 1.2) and
         --groups take OpenSSL's list syntax; --no-session-tickets turns resumption off.
+        An encrypted --key is decrypted with the first line of --key-password-file; without
+        it such a key is refused (never prompted for).
         Limits, each closing with its own log line:
         --handshake-timeout (default 10000 ms), --idle-timeout (no byte either way on an
         established connection, default 60000 ms), --max-output (answers the peer has not
@@ -70,6 +72,7 @@ commands:
         connection on stderr: peer, protocol, cipher, ALPN, handshake microseconds, and how it
         ended (a peer that drops TCP without close_notify is logged as truncated).
   client --connect HOST:PORT [--ca FILE] [--servername NAME] [--cert FILE --key FILE]
+         [--key-password-file FILE]
          [--alpn LIST] [--send TEXT] [--stdio] [--timeout MS]
         Connects, verifies the server (against --ca, else the system store, for --servername
         or HOST), prints the negotiated attributes, sends TEXT and prints the reply; --stdio

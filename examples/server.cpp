@@ -554,10 +554,10 @@ std::size_t connections_that_fit(std::size_t wanted, unsigned threads) {
 
 int run_server(int argc, char** argv) {
     options o(argc, argv,
-              {"--listen", "--cert", "--key", "--ca", "--verify-client", "--alpn", "--mode",
-               "--max-connections", "--handshake-timeout", "--idle-timeout", "--max-output",
-               "--threads", "--ciphersuites", "--cipher", "--groups", "--min-version",
-               "--max-version"},
+              {"--listen", "--cert", "--key", "--key-password-file", "--ca", "--verify-client",
+               "--alpn", "--mode", "--max-connections", "--handshake-timeout", "--idle-timeout",
+               "--max-output", "--threads", "--ciphersuites", "--cipher", "--groups",
+               "--min-version", "--max-version"},
               {"--stdio", "--no-session-tickets"});
     settings s;
     s.max_connections = static_cast<std::size_t>(o.number("--max-connections", 1024));
@@ -581,6 +581,11 @@ int run_server(int argc, char** argv) {
     server_config config;
     config.certificate_chain = pem_source::from_file(o.get("--cert"));
     config.private_key = pem_source::from_file(o.get("--key"));
+    if (o.has("--key-password-file") &&
+        !read_password_file(o.get("--key-password-file"), config.private_key_password))
+        return std::fprintf(stderr, "secctx server: cannot read --key-password-file %s\n",
+                            o.get("--key-password-file").c_str()),
+               2;
     if (o.has("--ca"))
         config.trust.certificates = pem_source::from_file(o.get("--ca"));
     const std::string verify = o.get("--verify-client", "none");
@@ -604,6 +609,7 @@ int run_server(int argc, char** argv) {
     std::error_code ec;
     std::string detail;
     const credentials creds = credentials::server(config, ec, &detail);
+    forget(config.private_key_password);
     if (ec) {
         std::fprintf(stderr, "secctx server: credentials: %s\n", describe(ec, detail).c_str());
         return 1;

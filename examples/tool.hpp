@@ -1,10 +1,13 @@
-// What the secctx tool's commands share: option parsing, credentials from files, list splitting.
+// What the secctx tool's commands share: option parsing, key passwords from files, list splitting.
 #pragma once
 
 #include "secctx/secctx.hpp"
 
+#include <openssl/crypto.h>
+
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <string_view>
@@ -62,6 +65,23 @@ inline std::vector<std::string> split_list(std::string_view list) {
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     }
     return names;
+}
+
+// The password of an encrypted key: the first line of `path`, as nginx's ssl_password_file reads
+// it. False if the file cannot be read.
+inline bool read_password_file(const std::string& path, std::string& password) {
+    std::ifstream in(path);
+    if (!in || !std::getline(in, password))
+        return false;
+    if (!password.empty() && password.back() == '\r')
+        password.pop_back();
+    return true;
+}
+
+// Once the credentials hold the key, the password has no use left in the process.
+inline void forget(std::string& secret) noexcept {
+    OPENSSL_cleanse(secret.data(), secret.size());
+    secret.clear();
 }
 
 inline std::string describe(const std::error_code& ec, const std::string& detail) {

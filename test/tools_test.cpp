@@ -221,6 +221,25 @@ BOOST_AUTO_TEST_CASE(mutual_tls_requires_the_client_certificate) {
     BOOST_TEST(wait_for_log("requires a client certificate"));
 }
 
+BOOST_AUTO_TEST_CASE(an_encrypted_key_is_read_with_its_password_file_and_never_prompted_for) {
+    const std::string encrypted = (files.directory / "encrypted-key.pem").string();
+    BOOST_TEST_REQUIRE(
+        std::system(("openssl pkey -in " + key + " -aes256 -passout pass:s3cret -out " + encrypted)
+                        .c_str()) == 0);
+    const std::string password = files.write("password", "s3cret\n");
+    // Without the password the server refuses to start, though its standard input stays open
+    // (OpenSSL's default would wait there for a passphrase).
+    const std::string refused =
+        test::run("bash -c 'timeout 10 " + tool + " server --listen 127.0.0.1:0 --cert " + cert +
+                  " --key " + encrypted + " 2>&1 < <(sleep 15); echo exit=$?'");
+    BOOST_TEST(refused.find("could not be loaded") != std::string::npos, refused);
+    BOOST_TEST(refused.find("exit=1") != std::string::npos, refused);
+    start_server("--mode echo --key " + encrypted + " --key-password-file " + password);
+    std::string out;
+    BOOST_TEST(client("--ca " + ca + " --servername localhost --send sealed", out) == 0, out);
+    BOOST_TEST(out.find("reply: sealed") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_CASE(a_stalled_peer_times_out_while_others_are_served_and_garbage_is_dropped) {
     // Long enough for the served client's handshake with a sanitizer build on busy cores.
     start_server("--mode echo --handshake-timeout 1000");
