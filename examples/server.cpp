@@ -13,11 +13,14 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <list>
 #include <optional>
 #include <string>
@@ -105,11 +108,8 @@ public:
                 break;
             const std::size_t end = requests_.find("\r\n\r\n", at);
             if (end == std::string::npos) {
-                if (requests_.size() - at > max_request_head) {
-                    out += "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: "
-                           "0\r\nConnection: close\r\n\r\n";
-                    close = true;
-                }
+                if (requests_.size() - at > max_request_head)
+                    close = refuse("431 Request Header Fields Too Large", out);
                 break;
             }
             close = respond(std::string_view(requests_).substr(at, end - at), out);
@@ -122,11 +122,37 @@ public:
     }
 
 private:
+    // An answer that ends the connection, for a request the server will not serve.
+    static bool refuse(std::string_view status, std::string& out) {
+        out += "HTTP/1.1 ";
+        out += status;
+        out += "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        return true;
+    }
+
+    static std::string_view trimmed(std::string_view value) {
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.remove_prefix(1);
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+            value.remove_suffix(1);
+        return value;
+    }
+
     bool respond(std::string_view head, std::string& out) {
         const std::size_t line_end = head.find("\r\n");
         const std::string_view request_line = head.substr(0, line_end);
+        const std::size_t target_begin = request_line.find(' ');
+        const std::size_t target_end = target_begin == std::string_view::npos
+                                           ? std::string_view::npos
+                                           : request_line.find(' ', target_begin + 1);
+        if (target_end == std::string_view::npos)
+            return refuse("400 Bad Request", out);
         const bool http10 = request_line.ends_with("HTTP/1.0");
         bool close = http10;
+        // Where the body ends decides where the next request begins: a length that does not
+        // parse, two that disagree, or a body in chunks (not implemented here) would make the
+        // server answer requests that were never sent, so each ends the connection instead.
+        std::optional<std::size_t> body;
         for (std::size_t at = line_end; at != std::string_view::npos && at < head.size();) {
             const std::size_t next = head.find("\r\n", at + 2);
             const std::string_view line = head.substr(at + 2, next - (at + 2));
@@ -135,22 +161,29 @@ private:
             if (colon == std::string_view::npos)
                 continue;
             const std::string_view name = line.substr(0, colon);
-            std::string_view value = line.substr(colon + 1);
-            while (!value.empty() && value.front() == ' ')
-                value.remove_prefix(1);
-            if (equal_ignoring_case(name, "connection") && contains_ignoring_case(value, "close"))
+            const std::string_view value = trimmed(line.substr(colon + 1));
+            if (equal_ignoring_case(name, "connection") && contains_ignoring_case(value, "close")) {
                 close = true;
-            else if (equal_ignoring_case(name, "content-length"))
-                std::from_chars(value.data(), value.data() + value.size(), body_left_);
+            } else if (equal_ignoring_case(name, "content-length")) {
+                std::size_t length = 0;
+                const auto [end, ec] =
+                    std::from_chars(value.data(), value.data() + value.size(), length);
+                if (ec != std::errc() || end != value.data() + value.size() || value.empty() ||
+                    (body && *body != length))
+                    return refuse("400 Bad Request", out);
+                body = length;
+            } else if (equal_ignoring_case(name, "transfer-encoding")) {
+                return refuse("501 Not Implemented", out);
+            }
         }
+        body_left_ = body.value_or(0);
         // Built once for "/", the target load generators ask for; any other target is named in
         // the body, so that a client can tell which request an answer is for.
         static const std::string keep_alive = response("HTTP/1.1", false, {});
         static const std::string closing11 = response("HTTP/1.1", true, {});
         static const std::string closing10 = response("HTTP/1.0", true, {});
-        const std::size_t target_begin = request_line.find(' ') + 1;
         const std::string_view target =
-            request_line.substr(target_begin, request_line.find(' ', target_begin) - target_begin);
+            request_line.substr(target_begin + 1, target_end - (target_begin + 1));
         if (target == "/")
             out += http10 ? closing10 : close ? closing11 : keep_alive;
         else
@@ -185,6 +218,7 @@ struct connection {
     std::string outbox;   // plaintext not yet taken by the channel
     std::string farewell; // why the connection closes once the outbox is out, if it does
     std::uint32_t watching = 0;
+    bool ready = false; // in the loop's ready list: its turn ended with work left
     std::list<connection>* home = nullptr;
     std::list<connection>::iterator self;
 };
@@ -224,7 +258,8 @@ public:
     int run() {
         epoll_event events[128];
         for (;;) {
-            const int n = ::epoll_wait(epoll_, events, 128, 100);
+            // Connections whose turn ended with work left go on at once, after the others.
+            const int n = ::epoll_wait(epoll_, events, 128, ready_.empty() ? 100 : 0);
             if (n < 0 && errno != EINTR) {
                 std::perror("secctx server: epoll_wait");
                 return 1;
@@ -235,6 +270,7 @@ public:
                 else
                     serve(*static_cast<connection*>(events[i].data.ptr));
             }
+            serve_ready();
             expire(clock::now());
         }
     }
@@ -266,7 +302,7 @@ private:
             const int fd =
                 ::accept4(shared_.listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (fd < 0) {
-                if (errno == EINTR || errno == ECONNABORTED)
+                if (connection_gone(errno))
                     continue;
                 if (errno != EAGAIN && errno != EWOULDBLOCK)
                     cannot_accept(errno);
@@ -276,6 +312,27 @@ private:
             const int on = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
             admit(socket_transport(fd));
+        }
+    }
+
+    // accept4() passes on what went wrong with the connection it was taking (Linux's accept(2)
+    // says to retry on these): that connection is gone, the listener is fine.
+    static bool connection_gone(int error) {
+        switch (error) {
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+        case EPERM:
+            return true;
+        default:
+            return false;
         }
     }
 
@@ -333,6 +390,16 @@ private:
             advance_channel(c);
     }
 
+    // Each connection that was ready when the round began gets one more turn.
+    void serve_ready() {
+        for (std::size_t turns = ready_.size(); turns != 0 && !ready_.empty(); --turns) {
+            connection& c = *ready_.front();
+            ready_.pop_front();
+            c.ready = false;
+            advance_channel(c);
+        }
+    }
+
     void advance_handshake(connection& c) {
         const step_result r = c.handshake->step();
         switch (r.status) {
@@ -378,10 +445,15 @@ private:
         return c.outbox.size() + c.channel->buffers().output().size();
     }
 
+    // A turn reads at most this many times: a peer that keeps its socket readable (a streamed
+    // body, an echo at full speed) must not keep the loop from its other connections and from
+    // the deadlines.
+    static constexpr int reads_per_turn = 16;
+
     void advance_channel(connection& c) {
         server_channel& ch = *c.channel;
         std::byte buffer[16384];
-        for (;;) {
+        for (int reads = 0;; ++reads) {
             bool moved = false;
             while (!c.outbox.empty()) {
                 const io_result w = ch.write_some(std::as_bytes(std::span(c.outbox)));
@@ -409,7 +481,17 @@ private:
                 if (output_waits)
                     return want(c, EPOLLOUT);
                 ch.shutdown_send();
+                discard_unread(c.fd);
                 return finish(c, c.farewell);
+            }
+            if (reads == reads_per_turn) {
+                // What the channel holds already (whole records, plaintext) would not wake
+                // epoll: the turn goes on from the ready list instead.
+                if (!c.ready) {
+                    c.ready = true;
+                    ready_.push_back(&c);
+                }
+                return want(c, output_waits ? EPOLLIN | EPOLLOUT : EPOLLIN);
             }
             // Requests are read on while answers wait for the peer, up to --max-output: a peer
             // that sends but never reads is closed then, instead of being buffered for.
@@ -435,6 +517,16 @@ private:
         }
     }
 
+    // Closing a socket with unread bytes makes the kernel answer with a reset, which may destroy
+    // the response before the peer reads it: requests already here that will not be answered
+    // (after "Connection: close", the rest of a refused head) are read and dropped first. Bytes
+    // that arrive later still meet a reset: there is no lingering close.
+    static void discard_unread(int fd) {
+        char sink[16384];
+        for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+        }
+    }
+
     void finish(connection& c, const std::string& why) {
         std::fprintf(stderr, "%s %s; %s\n", c.peer.c_str(), c.summary.c_str(), why.c_str());
         drop(c);
@@ -442,6 +534,8 @@ private:
 
     // Closing the descriptor also takes it out of the epoll set.
     void drop(connection& c) {
+        if (c.ready)
+            ready_.erase(std::find(ready_.begin(), ready_.end(), &c));
         c.home->erase(c.self);
         shared_.connections.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -468,6 +562,9 @@ private:
         }
         if (accept_paused_until_ && now >= *accept_paused_until_)
             watch_listener();
+        // Another loop may have taken the descriptor the reserve gave up.
+        if (reserve_ < 0)
+            reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
 
     shared_state& shared_;
@@ -478,6 +575,7 @@ private:
     // Stable addresses (epoll holds pointers), and splice() keeps each list in deadline order.
     std::list<connection> handshaking_;
     std::list<connection> established_;
+    std::deque<connection*> ready_;
 };
 
 // One connection over this process's stdin/stdout (pipe transport), blocking.
@@ -559,10 +657,20 @@ int run_server(int argc, char** argv) {
                "--max-output", "--threads", "--ciphersuites", "--cipher", "--groups",
                "--min-version", "--max-version"},
               {"--stdio", "--no-session-tickets"});
+    // Sockets send with MSG_NOSIGNAL; this is for stderr, when whatever reads the log is gone.
+    std::signal(SIGPIPE, SIG_IGN);
     settings s;
     s.max_connections = static_cast<std::size_t>(o.number("--max-connections", 1024));
     s.handshake_timeout = std::chrono::milliseconds(o.number("--handshake-timeout", 10'000));
     s.idle_timeout = std::chrono::milliseconds(o.number("--idle-timeout", 60'000));
+    // A week at most: the deadlines are compared in the clock's nanoseconds.
+    constexpr std::chrono::milliseconds longest = std::chrono::days(7);
+    if (s.handshake_timeout > longest || s.idle_timeout > longest)
+        return std::fprintf(stderr,
+                            "secctx server: --handshake-timeout and --idle-timeout take "
+                            "at most %lld ms\n",
+                            static_cast<long long>(longest.count())),
+               2;
     s.max_output = static_cast<std::size_t>(o.number("--max-output", 256L * 1024));
     s.threads = static_cast<unsigned>(o.number("--threads", 1));
     if (s.threads == 0 || s.threads > 256)

@@ -12,6 +12,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -357,6 +358,71 @@ BOOST_AUTO_TEST_CASE(pipelined_http_requests_are_answered_in_order) {
     BOOST_TEST(count(reply, "HTTP/1.1 200 OK") == 3u, reply);
     BOOST_TEST(count(reply, "Connection: close") == 1u, reply);
     BOOST_TEST(wait_for_log("closed after the response"));
+}
+
+BOOST_AUTO_TEST_CASE(http_framing_the_server_cannot_follow_is_refused_and_the_connection_ends) {
+    start_server("--mode http");
+    const credentials creds = full_handshake_client();
+    const auto deadline = clock::now() + std::chrono::seconds(20);
+    const auto exchange = [&](const std::string& request) {
+        tcp_channel channel = open_channel(port, creds, deadline);
+        BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(request)), deadline));
+        std::error_code end;
+        return read_to_end(channel, deadline, end);
+    };
+    // A length between tabs is a length: the body is skipped, not taken for a request.
+    const std::string tabbed = exchange("POST /a HTTP/1.1\r\nContent-Length:\t5\t\r\n\r\nhello"
+                                        "GET /b HTTP/1.1\r\nConnection: close\r\n\r\n");
+    BOOST_TEST(count(tabbed, "HTTP/1.1 200 OK") == 2u, tabbed);
+    BOOST_TEST(tabbed.ends_with("hello from secctx: /b\n"), tabbed);
+    // Where the body would end is unknown, or there is no request at all: one refusal, no
+    // answer to what follows, and the connection ends.
+    const std::pair<std::string, std::string> refused[] = {
+        {"\r\n\r\n", "400 Bad Request"},
+        {"GET /\r\n\r\n", "400 Bad Request"},
+        {"POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+        {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 30\r\n\r\nhello"
+         "GET / HTTP/1.1\r\n\r\n",
+         "400 Bad Request"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "13\r\nGET / HTTP/1.1\r\n\r\n\r\n0\r\n\r\n",
+         "501 Not Implemented"},
+    };
+    for (const auto& [request, status] : refused) {
+        const std::string reply = exchange(request);
+        BOOST_TEST(reply.starts_with("HTTP/1.1 " + status + "\r\n"), reply);
+        BOOST_TEST(count(reply, "HTTP/1.1 ") == 1u, reply);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_that_streams_without_pause_does_not_hold_up_the_others) {
+    start_server("--mode http"); // one loop for both
+    const credentials creds = full_handshake_client();
+    const auto deadline = clock::now() + std::chrono::seconds(20);
+    tcp_channel streamer = open_channel(port, creds, deadline);
+    const std::string head = "POST / HTTP/1.1\r\nContent-Length: 100000000000\r\n\r\n";
+    BOOST_TEST_REQUIRE(!streamer.write_all(std::as_bytes(std::span(head)), deadline));
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> streamed{0};
+    std::thread pump([&] {
+        const std::vector<std::byte> body(16384);
+        while (!stop && !streamer.write_all(body, deadline))
+            streamed += body.size();
+    });
+    while (streamed < std::size_t{1} << 20 && clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // The body keeps coming while another connection is made and served.
+    tcp_channel other = open_channel(port, creds, deadline);
+    const std::string request = "GET / HTTP/1.0\r\n\r\n";
+    std::error_code end;
+    const bool sent = !other.write_all(std::as_bytes(std::span(request)), deadline);
+    const std::string reply = read_to_end(other, deadline, end);
+    const std::size_t streamed_meanwhile = streamed;
+    stop = true;
+    pump.join();
+    BOOST_TEST(sent);
+    BOOST_TEST(reply.ends_with("hello from secctx\n"), reply);
+    BOOST_TEST(streamed_meanwhile > std::size_t{1} << 20);
 }
 
 BOOST_AUTO_TEST_CASE(http10_gets_data_then_close_notify_then_the_close) {
