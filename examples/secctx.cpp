@@ -288,19 +288,21 @@ outcome run_socket(const credentials& client_creds, const credentials& server_cr
 // The server in a child process, over a pipe each way: the client's view is reported.
 outcome run_child(const credentials& client_creds, const credentials& server_creds) {
     outcome out;
-    int to_server[2], to_client[2];
-    if (::pipe2(to_server, O_CLOEXEC) != 0 || ::pipe2(to_client, O_CLOEXEC) != 0) {
+    int to_server[2] = {-1, -1}, to_client[2] = {-1, -1};
+    const auto give_up = [&](const char* call) {
         out.error = std::error_code(errno, std::system_category());
-        out.detail = "pipe";
+        out.detail = call;
+        for (const int fd : {to_server[0], to_server[1], to_client[0], to_client[1]})
+            if (fd >= 0)
+                ::close(fd);
         return out;
-    }
+    };
+    if (::pipe2(to_server, O_CLOEXEC) != 0 || ::pipe2(to_client, O_CLOEXEC) != 0)
+        return give_up("pipe");
     const auto deadline = clock::now() + std::chrono::seconds(10);
     const pid_t child = ::fork();
-    if (child < 0) {
-        out.error = std::error_code(errno, std::system_category());
-        out.detail = "fork";
-        return out;
-    }
+    if (child < 0)
+        return give_up("fork");
     if (child == 0) {
         ::close(to_server[1]);
         ::close(to_client[0]);

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <list>
@@ -255,15 +256,17 @@ public:
             ::close(reserve_);
     }
 
-    int run() {
+    // A loop that cannot wait ends the process: the other loops would serve on while this one's
+    // connections hang, and the main thread would wait for it forever.
+    [[noreturn]] void run() {
+        if (epoll_ < 0)
+            fail("epoll_create1");
         epoll_event events[128];
         for (;;) {
             // Connections whose turn ended with work left go on at once, after the others.
             const int n = ::epoll_wait(epoll_, events, 128, ready_.empty() ? 100 : 0);
-            if (n < 0 && errno != EINTR) {
-                std::perror("secctx server: epoll_wait");
-                return 1;
-            }
+            if (n < 0 && errno != EINTR)
+                fail("epoll_wait");
             for (int i = 0; i < n; ++i) {
                 if (events[i].data.ptr == nullptr)
                     accept_some();
@@ -276,12 +279,20 @@ public:
     }
 
 private:
+    [[noreturn]] static void fail(const char* call) {
+        std::fprintf(stderr, "secctx server: %s: %s\n", call, std::strerror(errno));
+        std::_Exit(1);
+    }
+
+    // If the listener cannot be watched now (kernel memory), the loop tries again later.
     void watch_listener() {
         epoll_event event{};
         event.events = EPOLLIN | EPOLLEXCLUSIVE;
         event.data.ptr = nullptr;
-        ::epoll_ctl(epoll_, EPOLL_CTL_ADD, shared_.listener, &event);
-        accept_paused_until_.reset();
+        if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, shared_.listener, &event) == 0)
+            accept_paused_until_.reset();
+        else
+            accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
     }
 
     // Only a change costs a system call: a busy connection asks for the same events every time.
@@ -291,7 +302,10 @@ private:
         epoll_event event{};
         event.events = what;
         event.data.ptr = &c;
-        ::epoll_ctl(epoll_, c.watching == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &event);
+        if (::epoll_ctl(epoll_, c.watching == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &event) != 0)
+            // Unwatched, the connection would only wait for its deadline.
+            return finish(c,
+                          std::string("closed: cannot watch the socket: ") + std::strerror(errno));
         c.watching = what;
     }
 
@@ -658,7 +672,7 @@ int run_server(int argc, char** argv) {
                "--min-version", "--max-version"},
               {"--stdio", "--no-session-tickets"});
     // Sockets send with MSG_NOSIGNAL; this is for stderr, when whatever reads the log is gone.
-    std::signal(SIGPIPE, SIG_IGN);
+    static_cast<void>(std::signal(SIGPIPE, SIG_IGN)); // fails only for a bad signal number
     settings s;
     s.max_connections = static_cast<std::size_t>(o.number("--max-connections", 1024));
     s.handshake_timeout = std::chrono::milliseconds(o.number("--handshake-timeout", 10'000));
@@ -744,7 +758,7 @@ int run_server(int argc, char** argv) {
             pthread_setname_np(pthread_self(), "secctx-loop");
             event_loop(shared).run();
         });
-    return event_loop(shared).run();
+    event_loop(shared).run();
 }
 
 } // namespace secctx::tool
