@@ -337,7 +337,8 @@ BOOST_AUTO_TEST_CASE(wait_with_a_deadline_long_past_times_out_at_once) {
          {clock::time_point::min(), clock::now() - std::chrono::hours(1)}) {
         const auto start = clock::now();
         BOOST_TEST(text(t.wait(wait_for::readable, deadline)) == text(errc::timed_out));
-        BOOST_TEST((clock::now() - start < std::chrono::seconds(1)));
+        // Not a timing: the overflow made it a wait of a minute, poll's longest piece.
+        BOOST_TEST((clock::now() - start < std::chrono::seconds(30)));
     }
 }
 

@@ -114,7 +114,9 @@ public:
         : incoming_(&incoming), outgoing_(&outgoing) {}
 
     io_result read_some(std::span<std::byte> into) noexcept { return incoming_->read_some(into); }
-    io_result write_some(std::span<const std::byte> from) noexcept { return outgoing_->write_some(from); }
+    io_result write_some(std::span<const std::byte> from) noexcept {
+        return outgoing_->write_some(from);
+    }
     std::error_code wait(wait_for what, clock::time_point deadline) noexcept {
         return (what == wait_for::readable ? incoming_ : outgoing_)->wait(what, deadline);
     }

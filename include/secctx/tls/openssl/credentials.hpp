@@ -405,9 +405,9 @@ private:
                 return false;
         } else {
             auto bio = memory_bio(config.private_key.value);
-            detail::evp_pkey_ptr key(
-                PEM_read_bio_PrivateKey(bio.get(), nullptr, pem_password,
-                                        const_cast<std::string*>(&config.private_key_password)));
+            // The password the file loader gets from the context, lent by load_identity().
+            detail::evp_pkey_ptr key(PEM_read_bio_PrivateKey(
+                bio.get(), nullptr, pem_password, SSL_CTX_get_default_passwd_cb_userdata(ctx)));
             if (!key || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
                 return false;
         }
