@@ -115,12 +115,8 @@ int run_client(int argc, char** argv) {
         config.certificate_chain = pem_source::from_file(o.get("--cert"));
         config.private_key = pem_source::from_file(o.get("--key"));
     }
-    if (o.has("--key-password-file") &&
-        !read_password_file(o.get("--key-password-file"), config.private_key_password)) {
-        std::fprintf(stderr, "secctx client: cannot read --key-password-file %s\n",
-                     o.get("--key-password-file").c_str());
+    if (!read_key_password(o, "client", config.private_key_password))
         return 2;
-    }
     config.alpn = split_list(o.get("--alpn"));
     std::error_code ec;
     std::string detail;

@@ -703,11 +703,8 @@ int run_server(int argc, char** argv) {
     server_config config;
     config.certificate_chain = pem_source::from_file(o.get("--cert"));
     config.private_key = pem_source::from_file(o.get("--key"));
-    if (o.has("--key-password-file") &&
-        !read_password_file(o.get("--key-password-file"), config.private_key_password))
-        return std::fprintf(stderr, "secctx server: cannot read --key-password-file %s\n",
-                            o.get("--key-password-file").c_str()),
-               2;
+    if (!read_key_password(o, "server", config.private_key_password))
+        return 2;
     if (o.has("--ca"))
         config.trust.certificates = pem_source::from_file(o.get("--ca"));
     const std::string verify = o.get("--verify-client", "none");

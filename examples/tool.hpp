@@ -67,12 +67,19 @@ inline std::vector<std::string> split_list(std::string_view list) {
     return names;
 }
 
-// The password of an encrypted key: the first line of `path`, as nginx's ssl_password_file reads
-// it. False if the file cannot be read.
-inline bool read_password_file(const std::string& path, std::string& password) {
+// The password of an encrypted key: the first line of --key-password-file, as nginx's
+// ssl_password_file reads it, if the option is given. False, said on stderr for `command`, if the
+// file cannot be read.
+inline bool read_key_password(const options& o, const char* command, std::string& password) {
+    if (!o.has("--key-password-file"))
+        return true;
+    const std::string path = o.get("--key-password-file");
     std::ifstream in(path);
-    if (!in || !std::getline(in, password))
+    if (!in || !std::getline(in, password)) {
+        std::fprintf(stderr, "secctx %s: cannot read --key-password-file %s\n", command,
+                     path.c_str());
         return false;
+    }
     if (!password.empty() && password.back() == '\r')
         password.pop_back();
     return true;
