@@ -229,10 +229,13 @@ BOOST_AUTO_TEST_CASE(an_encrypted_key_is_read_with_its_password_file_and_never_p
                         .c_str()) == 0);
     const std::string password = files.write("password", "s3cret\n");
     // Without the password the server refuses to start, though its standard input stays open
-    // (OpenSSL's default would wait there for a passphrase).
+    // (OpenSSL's default would wait there for a passphrase): a FIFO opened for reading and
+    // writing never has a byte to read, nor an end.
+    const std::string stdin_fifo = (files.directory / "stdin.fifo").string();
     const std::string refused =
-        test::run("bash -c 'timeout 10 " + tool + " server --listen 127.0.0.1:0 --cert " + cert +
-                  " --key " + encrypted + " 2>&1 < <(sleep 15); echo exit=$?'");
+        test::run("bash -c 'mkfifo " + stdin_fifo + " && timeout 10 " + tool +
+                  " server --listen 127.0.0.1:0 --cert " + cert + " --key " + encrypted + " <>" +
+                  stdin_fifo + " 2>&1; echo exit=$?'");
     BOOST_TEST(refused.find("could not be loaded") != std::string::npos, refused);
     BOOST_TEST(refused.find("exit=1") != std::string::npos, refused);
     start_server("--mode echo --key " + encrypted + " --key-password-file " + password);
