@@ -83,6 +83,13 @@ using input_queue_t = detail::input_of<B>;
 template <buffer_policy B>
 using output_queue_t = detail::output_of<B>;
 
+// The largest record a peer may send: a 5-byte header and 2^14 + 2048 bytes of body (RFC 5246
+// 6.2.3; TLS 1.3 records carry at most 2^14 + 256, and OpenSSL 3 takes at most 2^14 + 320 without
+// compression: a TLS 1.2 CBC record with a SHA-384 MAC and 256 bytes of padding is 16,709 bytes).
+// An input queue that can hold this many bytes never fails on a record's size; every policy
+// secctx ships can, by default.
+inline constexpr std::size_t channel_input_capacity = 5 + 16384 + 2048;
+
 // Why q.prepare(n) returned too little: more than the queue can ever hold (the token or record is
 // too large for this policy), or memory ran out.
 template <byte_queue Q>

@@ -99,11 +99,6 @@ private:
     output_queue_type output_;
 };
 
-// The largest record a peer may send: a 5-byte header and 2^14 + 2048 bytes of body (TLS 1.2's
-// limit; TLS 1.3 records carry at most 2^14 + 256). An input queue this large never fails on a
-// record's size.
-inline constexpr std::size_t channel_input_capacity = 5 + 16384 + 2048;
-
 static_assert(byte_queue<basic_fixed_queue<1>>);
 static_assert(buffer_policy<fixed_buffer<channel_input_capacity>>);
 

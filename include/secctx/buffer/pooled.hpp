@@ -3,7 +3,8 @@
 // memory at all.
 //
 // buffer_pool
-//   - Blocks of one size (default: one TLS record, 16384 + 256 + 5 bytes, rounded up to 64).
+//   - Blocks of one size (default: the largest record TLS allows, 5 + 16384 + 2048 bytes, rounded
+//     up to 64).
 //   - Thread-safe: a mutex-protected free list, with a per-thread fast path: each thread keeps a
 //     small cache of blocks per pool (thread_cache blocks, at most max_thread_cache), taken and
 //     returned without a lock. When a thread's cache overflows, half of it goes back to the shared
@@ -29,7 +30,7 @@
 // pooled_queue holds at most one block at a time: one contiguous region, as byte_queue requires.
 // max_size() is the block size, so a token or record that does not fit one block fails with
 // errc::token_too_large (the buffers cannot chain blocks into one contiguous region). One default
-// block holds a full TLS record; a whole handshake flight is far smaller (TLS 1.3 ECDSA server
+// block holds any record TLS allows; a whole handshake flight is far smaller (TLS 1.3 ECDSA server
 // flight about 1 KB, RSA-2048 chain about 2 KB). What needs more than a block: a certificate chain
 // beyond ~16 KB in one flight, or the channel encrypting more than one block of records per write
 // (its max_write_chunk is four records, so large writes need a queue bigger than one default
@@ -133,11 +134,12 @@ inline thread_cache& local_cache() noexcept {
 
 class buffer_pool {
 public:
-    // One TLS record: 16 KiB of plaintext plus the most expansion a record may carry plus its
-    // 5-byte header, rounded up to the block alignment.
+    // The largest record a peer may send (channel_input_capacity), rounded up to the block
+    // alignment: 16 KiB of plaintext plus TLS 1.3's 256 bytes of expansion is not enough, since a
+    // TLS 1.2 CBC record with SHA-384 and 256 bytes of padding is 16,709 bytes.
     static constexpr std::size_t default_block_size =
-        (16384 + 256 + 5 + detail::pool::block_alignment - 1) / detail::pool::block_alignment *
-        detail::pool::block_alignment;
+        (channel_input_capacity + detail::pool::block_alignment - 1) /
+        detail::pool::block_alignment * detail::pool::block_alignment;
     static constexpr std::size_t default_max_blocks = 1024;
     static constexpr std::size_t default_thread_cache = 8;
 
