@@ -164,8 +164,11 @@ inline server_config fuzz_server_config(tls_version version) {
     config.certificate_chain = pem_source::from_memory(leaf_pem);
     config.private_key = pem_source::from_memory(leaf_key_pem);
     config.min_version = config.max_version = version;
-    // A ticket carries the time it was issued; in TLS 1.2 it is part of the transcript.
+    // A ticket carries the time it was issued; in TLS 1.2 it is part of the transcript. A cached
+    // session would make a run depend on the inputs before it (and under TLS 1.3 would be sent
+    // as a ticket).
     config.session_tickets = false;
+    config.session_cache_size = 0;
     return config;
 }
 

@@ -179,18 +179,6 @@ BOOST_AUTO_TEST_CASE(alpn_agrees_on_the_servers_first_choice_among_the_clients_o
     }
 }
 
-BOOST_AUTO_TEST_CASE(alpn_without_overlap_completes_without_an_application_protocol) {
-    auto server_config = test::server_config_for(pki().ecdsa_server);
-    server_config.alpn = {"h2"};
-    auto client_config = test::client_config_trusting(pki().ca);
-    client_config.alpn = {"imap"};
-    connection<> x{credentials::client(client_config), "localhost",
-                   credentials::server(server_config)};
-    x.complete();
-    BOOST_TEST(x.c.provider().alpn().empty());
-    BOOST_TEST(x.s.provider().alpn().empty());
-}
-
 BOOST_AUTO_TEST_CASE(alpn_offered_by_the_client_alone_completes_without_an_application_protocol) {
     auto client_config = test::client_config_trusting(pki().ca);
     client_config.alpn = {"h2"};
@@ -200,12 +188,13 @@ BOOST_AUTO_TEST_CASE(alpn_offered_by_the_client_alone_completes_without_an_appli
     BOOST_TEST(x.c.provider().alpn().empty());
 }
 
-BOOST_AUTO_TEST_CASE(alpn_required_without_overlap_fails_with_no_application_protocol) {
+// RFC 7301 3.2: a server that supports none of the client's protocols SHALL answer with a fatal
+// no_application_protocol alert.
+BOOST_AUTO_TEST_CASE(alpn_without_overlap_fails_with_no_application_protocol_by_default) {
     for (const auto& v : versions) {
         BOOST_TEST_CONTEXT(v.name) {
             auto server_config = only(test::server_config_for(pki().ecdsa_server), v.version);
             server_config.alpn = {"h2"};
-            server_config.alpn_required = true;
             auto client_config = only(test::client_config_trusting(pki().ca), v.version);
             client_config.alpn = {"imap"};
             connection<> x{credentials::client(client_config), "localhost",
@@ -214,6 +203,25 @@ BOOST_AUTO_TEST_CASE(alpn_required_without_overlap_fails_with_no_application_pro
             BOOST_TEST(text(sr.error) == text(errc::no_application_protocol));
             // The server's no_application_protocol alert tells the client why.
             BOOST_TEST(text(cr.error) == text(errc::no_application_protocol));
+            BOOST_TEST(x.c.error_detail().find("no application protocol") != std::string::npos,
+                       x.c.error_detail());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(alpn_without_overlap_proceeds_without_alpn_when_asked_to) {
+    for (const auto& v : versions) {
+        BOOST_TEST_CONTEXT(v.name) {
+            auto server_config = only(test::server_config_for(pki().ecdsa_server), v.version);
+            server_config.alpn = {"h2"};
+            server_config.proceed_without_common_alpn = true;
+            auto client_config = only(test::client_config_trusting(pki().ca), v.version);
+            client_config.alpn = {"imap"};
+            connection<> x{credentials::client(client_config), "localhost",
+                           credentials::server(server_config)};
+            x.complete();
+            BOOST_TEST(x.c.provider().alpn().empty());
+            BOOST_TEST(x.s.provider().alpn().empty());
         }
     }
 }

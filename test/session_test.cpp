@@ -274,11 +274,12 @@ BOOST_AUTO_TEST_CASE(copies_of_client_credentials_share_the_cache) {
     BOOST_TEST(!connect_and_close(other, "localhost", server_creds));
 }
 
-BOOST_AUTO_TEST_CASE(a_server_without_session_tickets_never_resumes) {
+BOOST_AUTO_TEST_CASE(a_server_without_tickets_or_session_cache_never_resumes) {
     for (const auto version : both_versions) {
         BOOST_TEST_CONTEXT(name_of(version)) {
             auto config = server_settings(version);
             config.session_tickets = false;
+            config.session_cache_size = 0;
             const auto client_creds = credentials::client(client_settings(version));
             const auto server_creds = credentials::server(config);
             BOOST_TEST(!server_creds.rotate_ticket_keys());
@@ -290,6 +291,99 @@ BOOST_AUTO_TEST_CASE(a_server_without_session_tickets_never_resumes) {
             }
         }
     }
+}
+
+// Clients that do not take tickets resume from the server's session cache: by session ID under
+// TLS 1.2, and under TLS 1.3 with tickets that name a cached session.
+BOOST_AUTO_TEST_CASE(a_server_without_tickets_resumes_from_its_session_cache) {
+    for (const auto version : both_versions) {
+        BOOST_TEST_CONTEXT(name_of(version)) {
+            auto config = server_settings(version);
+            config.session_tickets = false;
+            const auto client_creds = credentials::client(client_settings(version));
+            const auto server_creds = credentials::server(config);
+            BOOST_TEST(!connect_and_close(client_creds, "localhost", server_creds));
+            BOOST_TEST(connect_and_close(client_creds, "localhost", server_creds));
+            BOOST_TEST(SSL_CTX_sess_number(server_creds.native_handle()) >= 1);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(tls12_the_server_cache_holds_at_most_its_size_and_evicts_the_oldest) {
+    auto config = server_settings(tls_version::tls1_2);
+    config.session_tickets = false;
+    config.session_cache_size = 2;
+    const auto server_creds = credentials::server(config);
+    std::vector<credentials> clients;
+    for (int i = 0; i < 3; ++i) {
+        clients.push_back(credentials::client(client_settings(tls_version::tls1_2)));
+        BOOST_TEST(!connect_and_close(clients.back(), "localhost", server_creds));
+        BOOST_TEST(SSL_CTX_sess_number(server_creds.native_handle()) == std::min(i + 1, 2));
+    }
+    // The first client's session went out when the third came in; the others are still there.
+    BOOST_TEST(!connect_and_close(clients[0], "localhost", server_creds));
+    BOOST_TEST(connect_and_close(clients[2], "localhost", server_creds));
+}
+
+BOOST_AUTO_TEST_CASE(tls12_a_session_past_its_lifetime_gives_a_full_handshake) {
+    auto config = server_settings(tls_version::tls1_2);
+    config.session_tickets = false;
+    config.session_lifetime = 1s;
+    const auto client_creds = credentials::client(client_settings(tls_version::tls1_2));
+    const auto server_creds = credentials::server(config);
+    BOOST_TEST(!connect_and_close(client_creds, "localhost", server_creds));
+    // OpenSSL counts whole seconds from the second the session was made.
+    std::this_thread::sleep_for(2100ms);
+    BOOST_TEST(!connect_and_close(client_creds, "localhost", server_creds));
+    BOOST_TEST(connect_and_close(client_creds, "localhost", server_creds));
+}
+
+// A session ID the server never issued (another server's, a forged one, random bytes) is a cache
+// miss: a clean full handshake, not a failure.
+BOOST_AUTO_TEST_CASE(tls12_an_unknown_session_id_gets_a_full_handshake) {
+    auto config = server_settings(tls_version::tls1_2);
+    config.session_tickets = false;
+    const auto client_creds = credentials::client(client_settings(tls_version::tls1_2));
+    const auto server_creds = credentials::server(config);
+    const auto other_server = credentials::server(config);
+    BOOST_TEST(!connect_and_close(client_creds, "localhost", other_server));
+    // The client offers other_server's session to server_creds.
+    BOOST_TEST(!connect_and_close(client_creds, "localhost", server_creds));
+    for (const std::size_t size : {std::size_t{1}, std::size_t{16}, std::size_t{32}}) {
+        BOOST_TEST_CONTEXT(size << " random bytes of session ID") {
+            const auto forger = credentials::client(client_settings(tls_version::tls1_2));
+            BOOST_TEST(!connect_and_close(forger, "localhost", server_creds));
+            // Replaces the ID of the session the client holds (and offers next) with noise.
+            connection probe(forger, "localhost", server_creds);
+            probe.require_established();
+            BOOST_TEST(probe.resumed());
+            SSL_SESSION* held = SSL_get_session(probe.client->provider().native_handle());
+            const test::bytes noise = test::random_bytes(size, static_cast<std::uint32_t>(size));
+            BOOST_TEST_REQUIRE(
+                SSL_SESSION_set1_id(held, reinterpret_cast<const unsigned char*>(noise.data()),
+                                    static_cast<unsigned>(size)) == 1);
+            probe.close();
+            BOOST_TEST(!connect_and_close(forger, "localhost", server_creds));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_session_lifetime_must_be_positive_and_at_most_seven_days) {
+    for (const auto lifetime : {std::chrono::seconds(0), std::chrono::seconds(-1),
+                                std::chrono::seconds(std::chrono::days(7)) + 1s}) {
+        auto config = server_settings(tls_version::tls1_3);
+        config.session_lifetime = lifetime;
+        std::error_code ec;
+        std::string detail;
+        const auto creds = credentials::server(config, ec, &detail);
+        BOOST_TEST(text(ec) == text(errc::invalid_configuration));
+        BOOST_TEST(detail == "session_lifetime must be positive and at most 7 days");
+    }
+    auto config = server_settings(tls_version::tls1_3);
+    config.session_lifetime = std::chrono::days(7);
+    std::error_code ec;
+    const auto creds = credentials::server(config, ec);
+    BOOST_TEST(text(ec) == "success");
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_verification_leaves_no_session_that_would_skip_it) {
@@ -466,6 +560,7 @@ BOOST_AUTO_TEST_CASE(the_wait_ends_when_enough_tickets_arrived) {
 BOOST_AUTO_TEST_CASE(a_server_that_sends_no_tickets_makes_the_wait_time_out) {
     auto config = server_settings(tls_version::tls1_3);
     config.session_tickets = false;
+    config.session_cache_size = 0; // and no stateful tickets
     const auto client_creds = credentials::client(client_settings(tls_version::tls1_3));
     const auto server_creds = credentials::server(config);
     connection x(client_creds, "localhost", server_creds);
@@ -499,6 +594,7 @@ BOOST_AUTO_TEST_CASE(tls12_returns_at_once) {
 BOOST_AUTO_TEST_CASE(the_peer_closing_first_ends_the_wait) {
     auto config = server_settings(tls_version::tls1_3);
     config.session_tickets = false;
+    config.session_cache_size = 0; // and no stateful tickets
     const auto client_creds = credentials::client(client_settings(tls_version::tls1_3));
     const auto server_creds = credentials::server(config);
     connection x(client_creds, "localhost", server_creds);

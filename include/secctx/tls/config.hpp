@@ -84,12 +84,24 @@ enum class client_certificates { none, optional, required };
 
 struct server_config : tls_config {
     client_certificates verify_clients = client_certificates::none;
-    // Fail the handshake (no_application_protocol alert) when the client offers ALPN protocols
-    // and none is ours; otherwise the handshake goes on without ALPN.
-    bool alpn_required = false;
+    // When the client offers ALPN protocols and none is ours, the handshake fails with a fatal
+    // no_application_protocol alert, as RFC 7301 3.2 says a server SHALL (and OpenSSL's server and
+    // nginx do). This goes on without ALPN instead, for servers whose clients name protocols the
+    // server speaks under another name. A client that offers no ALPN is served either way.
+    bool proceed_without_common_alpn = false;
     // Stateless session tickets (TLS 1.2 and 1.3), encrypted with keys held in memory by the
-    // credentials. Off: no tickets and no resumption (the server keeps no session cache).
+    // credentials; the server keeps nothing per ticket.
     bool session_tickets = true;
+    // The server's session cache, for clients that resume by session ID (TLS 1.2 without
+    // tickets) and, when session_tickets is off, for TLS 1.3 tickets (which then name a cached
+    // session). At most this many sessions, shared by every connection made with these
+    // credentials on any thread; when it is full the least recently used is evicted, and an
+    // evicted or expired session's secrets are wiped as it is freed. 0: no cache (and with
+    // session_tickets off, no resumption at all).
+    std::size_t session_cache_size = 20480;
+    // How long after its full handshake a session may be resumed, from the cache or from a
+    // ticket. At most 7 days (RFC 8446 4.6.1 bounds a ticket's lifetime so).
+    std::chrono::seconds session_lifetime = std::chrono::hours(2);
     // How long a ticket key encrypts new tickets before a fresh one replaces it. The replaced key
     // still decrypts for one more lifetime (its tickets are resumed and renewed), then is erased.
     std::chrono::seconds ticket_key_lifetime = std::chrono::hours(12);

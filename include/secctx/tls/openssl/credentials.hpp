@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -78,7 +79,7 @@ private:
         detail::ssl_ctx_ptr context;
         role_kind kind = role_kind::client;
         bool verify_peer = true;
-        bool alpn_required = false;
+        bool proceed_without_common_alpn = false;
         std::string alpn_wire; // ALPN list in wire format: length-prefixed names
         std::function<void(std::string_view)> key_log;
         detail::session_cache sessions; // a client's
@@ -222,7 +223,7 @@ private:
                 *detail = "verifying client certificates needs trust anchors";
             return errc::invalid_configuration;
         }
-        s.alpn_required = config.alpn_required;
+        s.proceed_without_common_alpn = config.proceed_without_common_alpn;
         int mode = SSL_VERIFY_NONE;
         if (config.verify_clients == client_certificates::optional)
             mode = SSL_VERIFY_PEER;
@@ -234,22 +235,41 @@ private:
         SSL_CTX_set_session_id_context(ctx, context_id, sizeof context_id - 1);
         if (!s.alpn_wire.empty())
             SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &s);
-        return configure_tickets(config, detail);
+        return configure_sessions(config, detail);
     }
 
-    // Stateless tickets only: the server keeps no session cache, so resumption costs it no
-    // memory however many clients come; with tickets off there is no resumption at all.
-    std::error_code configure_tickets(const server_config& config, std::string* detail) {
+    // Resumption by stateless tickets (keys held by the credentials) and by the server's session
+    // cache (OpenSSL's internal one: bounded, least recently used evicted first, locked for
+    // threads, and SSL_SESSION_free cleanses the master key and the session ID).
+    std::error_code configure_sessions(const server_config& config, std::string* detail) {
         auto& s = *state_;
         SSL_CTX* ctx = s.context.get();
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+        if (config.session_lifetime <= std::chrono::seconds::zero() ||
+            config.session_lifetime > std::chrono::days(7)) {
+            if (detail != nullptr)
+                *detail = "session_lifetime must be positive and at most 7 days";
+            return errc::invalid_configuration;
+        }
+        SSL_CTX_set_timeout(ctx, static_cast<long>(config.session_lifetime.count()));
+        const bool cache = config.session_cache_size != 0;
+        SSL_CTX_set_session_cache_mode(ctx,
+                                       cache ? SSL_SESS_CACHE_SERVER
+                                             : SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+        // OpenSSL 3.0 evicts while the count, the new session included, is at least its size, so
+        // it holds one session fewer than it is told; and it takes 0 for "no bound".
+        constexpr std::size_t largest = std::numeric_limits<long>::max() - 1;
+        if (cache)
+            SSL_CTX_sess_set_cache_size(
+                ctx, static_cast<long>(std::min(config.session_cache_size, largest) + 1));
         // No 0-RTT: early data can be replayed by an attacker, and secctx has no API that could
         // tell the application which data is replayable. 0 is OpenSSL's default; said here so
         // that it stays so.
         SSL_CTX_set_max_early_data(ctx, 0);
         if (!config.session_tickets) {
-            SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET); // TLS 1.2
-            SSL_CTX_set_num_tickets(ctx, 0);            // TLS 1.3
+            // TLS 1.2: no ticket; TLS 1.3: a ticket naming a cached session, or none.
+            SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+            if (!cache)
+                SSL_CTX_set_num_tickets(ctx, 0);
             return {};
         }
         // The bound keeps the key ages, counted in the steady clock's nanoseconds, far from
@@ -333,7 +353,7 @@ private:
             *out = selected;
             return SSL_TLSEXT_ERR_OK;
         }
-        return s.alpn_required ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
+        return s.proceed_without_common_alpn ? SSL_TLSEXT_ERR_NOACK : SSL_TLSEXT_ERR_ALERT_FATAL;
     }
 
     static detail::bio_ptr memory_bio(const std::string& text) {
