@@ -9,11 +9,18 @@ namespace secctx {
 
 struct handshake_limits {
     // From the first step() to the end of the handshake; errc::timed_out after it.
-    // std::chrono::milliseconds::max() means no deadline.
-    std::chrono::milliseconds timeout = std::chrono::seconds(30);
-    // Bytes received from the peer during the handshake; errc::handshake_too_large beyond it.
-    // Real TLS 1.3 handshakes with long chains stay under 16 KiB.
-    std::size_t max_bytes_received = std::size_t{128} * 1024;
+    // std::chrono::milliseconds::max() means no deadline. The protocol sets no time limit: this
+    // bounds how long a peer can hold a connection that is not yet one. It is nginx's default
+    // (ssl_handshake_timeout), long enough for a slow peer sending the largest handshake the
+    // engine accepts in the smallest records.
+    std::chrono::milliseconds timeout = std::chrono::seconds(60);
+    // Bytes received from the peer during the handshake, record headers included;
+    // errc::handshake_too_large beyond it. The default refuses nothing the engine accepts: the
+    // most OpenSSL 3 takes from a client is two ClientHellos of 131,400 bytes (with a
+    // HelloRetryRequest), a certificate list of 102,404 (its max_cert_list) and a CertificateVerify
+    // of 16,388, which records of one byte each (TLS allows them) make about 4.3 MB on the wire.
+    // What it bounds is the engine's work for a hostile peer: docs/reliability.md measures it.
+    std::size_t max_bytes_received = std::size_t{8} << 20;
     // Changes of direction (our flight, their flight, ...); errc::too_many_flights beyond it.
     // A full TLS 1.2 handshake is 4 flights, TLS 1.3 with a HelloRetryRequest 5.
     unsigned max_flights = 8;
