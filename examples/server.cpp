@@ -1,6 +1,7 @@
 // `secctx server`: epoll event loops driving non-blocking step() and channel calls, many
 // connections per loop, one loop per --threads. Modelled on `openssl s_server`; one log line per
 // connection on stderr. Every connection ends by a limit or by the peer, each with its own line.
+#include "http.hpp"
 #include "tool.hpp"
 
 #include "secctx/buffer/pooled.hpp"
@@ -15,7 +16,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -36,13 +36,11 @@ namespace {
 using server_handshake = basic_handshake<server, socket_transport, pooled_buffer>;
 using server_channel = basic_channel_for<server_handshake>;
 
-enum class mode { echo, http };
-
 struct settings {
     mode answer = mode::echo;
     unsigned threads = 1;
     std::size_t max_connections = 1024;
-    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds handshake_timeout{60'000}; // nginx's ssl_handshake_timeout
     std::chrono::milliseconds idle_timeout{60'000};
     // Plaintext answered but not yet taken by the peer; beyond it the peer is not reading.
     std::size_t max_output = std::size_t{256} * 1024;
@@ -66,146 +64,6 @@ std::string peer_name(int fd) {
     }
     return std::string(text) + ":" + std::to_string(port);
 }
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20);
-           });
-}
-
-bool contains_ignoring_case(std::string_view text, std::string_view word) {
-    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
-        if (equal_ignoring_case(text.substr(i, word.size()), word))
-            return true;
-    return false;
-}
-
-// What the server answers: the bytes themselves (echo), or a response per HTTP request, in the
-// order the requests came (pipelining).
-class responder {
-public:
-    // A request head longer than this is refused: a peer that never ends its head cannot make
-    // the server buffer without bound.
-    static constexpr std::size_t max_request_head = std::size_t{16} * 1024;
-
-    explicit responder(mode m) : mode_(m) {}
-
-    // Appends the answer to `received` to `out`; true when the connection should close after it.
-    bool answer(std::string_view received, std::string& out) {
-        if (mode_ == mode::echo) {
-            out.append(received);
-            return false;
-        }
-        requests_.append(received);
-        std::size_t at = 0;
-        bool close = false;
-        while (!close) {
-            // A request body (Content-Length) is read and ignored: it must not be taken for the
-            // next request.
-            const std::size_t skipped = std::min(body_left_, requests_.size() - at);
-            at += skipped;
-            body_left_ -= skipped;
-            if (body_left_ != 0)
-                break;
-            const std::size_t end = requests_.find("\r\n\r\n", at);
-            if (end == std::string::npos) {
-                if (requests_.size() - at > max_request_head)
-                    close = refuse("431 Request Header Fields Too Large", out);
-                break;
-            }
-            close = respond(std::string_view(requests_).substr(at, end - at), out);
-            at = end + 4;
-        }
-        requests_.erase(0, at);
-        if (requests_.empty() && requests_.capacity() > max_request_head)
-            requests_.shrink_to_fit(); // an idle connection keeps no large buffer
-        return close;
-    }
-
-private:
-    // An answer that ends the connection, for a request the server will not serve.
-    static bool refuse(std::string_view status, std::string& out) {
-        out += "HTTP/1.1 ";
-        out += status;
-        out += "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        return true;
-    }
-
-    static std::string_view trimmed(std::string_view value) {
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-            value.remove_prefix(1);
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-            value.remove_suffix(1);
-        return value;
-    }
-
-    bool respond(std::string_view head, std::string& out) {
-        const std::size_t line_end = head.find("\r\n");
-        const std::string_view request_line = head.substr(0, line_end);
-        const std::size_t target_begin = request_line.find(' ');
-        const std::size_t target_end = target_begin == std::string_view::npos
-                                           ? std::string_view::npos
-                                           : request_line.find(' ', target_begin + 1);
-        if (target_end == std::string_view::npos)
-            return refuse("400 Bad Request", out);
-        const bool http10 = request_line.ends_with("HTTP/1.0");
-        bool close = http10;
-        // Where the body ends decides where the next request begins: a length that does not
-        // parse, two that disagree, or a body in chunks (not implemented here) would make the
-        // server answer requests that were never sent, so each ends the connection instead.
-        std::optional<std::size_t> body;
-        for (std::size_t at = line_end; at != std::string_view::npos && at < head.size();) {
-            const std::size_t next = head.find("\r\n", at + 2);
-            const std::string_view line = head.substr(at + 2, next - (at + 2));
-            at = next;
-            const std::size_t colon = line.find(':');
-            if (colon == std::string_view::npos)
-                continue;
-            const std::string_view name = line.substr(0, colon);
-            const std::string_view value = trimmed(line.substr(colon + 1));
-            if (equal_ignoring_case(name, "connection") && contains_ignoring_case(value, "close")) {
-                close = true;
-            } else if (equal_ignoring_case(name, "content-length")) {
-                std::size_t length = 0;
-                const auto [end, ec] =
-                    std::from_chars(value.data(), value.data() + value.size(), length);
-                if (ec != std::errc() || end != value.data() + value.size() || value.empty() ||
-                    (body && *body != length))
-                    return refuse("400 Bad Request", out);
-                body = length;
-            } else if (equal_ignoring_case(name, "transfer-encoding")) {
-                return refuse("501 Not Implemented", out);
-            }
-        }
-        body_left_ = body.value_or(0);
-        // Built once for "/", the target load generators ask for; any other target is named in
-        // the body, so that a client can tell which request an answer is for.
-        static const std::string keep_alive = response("HTTP/1.1", false, {});
-        static const std::string closing11 = response("HTTP/1.1", true, {});
-        static const std::string closing10 = response("HTTP/1.0", true, {});
-        const std::string_view target =
-            request_line.substr(target_begin + 1, target_end - (target_begin + 1));
-        if (target == "/")
-            out += http10 ? closing10 : close ? closing11 : keep_alive;
-        else
-            out += response(http10 ? "HTTP/1.0" : "HTTP/1.1", close, target);
-        return close;
-    }
-
-    static std::string response(std::string_view version, bool close, std::string_view target) {
-        const std::string body = target.empty()
-                                     ? std::string("hello from secctx\n")
-                                     : "hello from secctx: " + std::string(target) + "\n";
-        return std::string(version) +
-               " 200 OK\r\nServer: secctx\r\nContent-Type: text/plain\r\nContent-Length: " +
-               std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" +
-               body;
-    }
-
-    mode mode_;
-    std::string requests_;
-    std::size_t body_left_ = 0;
-};
 
 struct connection {
     int fd = -1;
@@ -665,17 +523,32 @@ std::size_t connections_that_fit(std::size_t wanted, unsigned threads) {
 } // namespace
 
 int run_server(int argc, char** argv) {
-    options o(argc, argv,
-              {"--listen", "--cert", "--key", "--key-password-file", "--ca", "--verify-client",
-               "--alpn", "--mode", "--max-connections", "--handshake-timeout", "--idle-timeout",
-               "--max-output", "--threads", "--ciphersuites", "--cipher", "--groups",
-               "--min-version", "--max-version"},
+    options o(argc, argv, {"--listen",
+                           "--cert",
+                           "--key",
+                           "--key-password-file",
+                           "--ca",
+                           "--verify-client",
+                           "--alpn",
+                           "--mode",
+                           "--max-connections",
+                           "--handshake-timeout",
+                           "--idle-timeout",
+                           "--max-output",
+                           "--threads",
+                           "--ciphersuites",
+                           "--cipher",
+                           "--groups",
+                           "--min-version",
+                           "--max-version",
+                           "--session-cache",
+                           "--session-lifetime"},
               {"--stdio", "--no-session-tickets"});
     // Sockets send with MSG_NOSIGNAL; this is for stderr, when whatever reads the log is gone.
     static_cast<void>(std::signal(SIGPIPE, SIG_IGN)); // fails only for a bad signal number
     settings s;
     s.max_connections = static_cast<std::size_t>(o.number("--max-connections", 1024));
-    s.handshake_timeout = std::chrono::milliseconds(o.number("--handshake-timeout", 10'000));
+    s.handshake_timeout = std::chrono::milliseconds(o.number("--handshake-timeout", 60'000));
     s.idle_timeout = std::chrono::milliseconds(o.number("--idle-timeout", 60'000));
     // A week at most: the deadlines are compared in the clock's nanoseconds.
     constexpr std::chrono::milliseconds longest = std::chrono::days(7);
@@ -720,6 +593,12 @@ int run_server(int argc, char** argv) {
     config.tls12_ciphers = o.get("--cipher");
     config.groups = o.get("--groups");
     config.session_tickets = !o.has("--no-session-tickets");
+    // One cache for the process: the credentials, and so the cache, are shared by every loop.
+    const long cache = o.number("--session-cache", 20480);
+    if (cache < 0)
+        return std::fprintf(stderr, "secctx server: --session-cache takes 0 or more sessions\n"), 2;
+    config.session_cache_size = static_cast<std::size_t>(cache);
+    config.session_lifetime = std::chrono::seconds(o.number("--session-lifetime", 7200));
     if (!parse_version(o.get("--min-version", "tls1.2"), config.min_version) ||
         !parse_version(o.get("--max-version", "tls1.3"), config.max_version))
         return std::fprintf(stderr, "secctx server: --min-version and --max-version take tls1.2 or "

@@ -60,6 +60,22 @@ std::string read_to_end(tcp_channel& channel, clock::time_point deadline, std::e
     }
 }
 
+// Reads until `text` has come (or the channel fails or ends, which `end` says).
+std::string read_until(tcp_channel& channel, const std::string& text, clock::time_point deadline,
+                       std::error_code& end) {
+    std::string got;
+    char buffer[4096];
+    while (got.find(text) == std::string::npos) {
+        const io_result r = channel.read(std::as_writable_bytes(std::span(buffer)), deadline);
+        if (r.error) {
+            end = r.error;
+            break;
+        }
+        got.append(buffer, r.bytes);
+    }
+    return got;
+}
+
 std::size_t count(const std::string& text, const std::string& word) {
     std::size_t n = 0;
     for (std::size_t at = 0; (at = text.find(word, at)) != std::string::npos; at += word.size())
@@ -378,11 +394,19 @@ BOOST_AUTO_TEST_CASE(http_framing_the_server_cannot_follow_is_refused_and_the_co
                                         "GET /b HTTP/1.1\r\nConnection: close\r\n\r\n");
     BOOST_TEST(count(tabbed, "HTTP/1.1 200 OK") == 2u, tabbed);
     BOOST_TEST(tabbed.ends_with("hello from secctx: /b\n"), tabbed);
-    // Where the body would end is unknown, or there is no request at all: one refusal, no
-    // answer to what follows, and the connection ends.
+    // Where the body would end is unknown, there is no request at all, a CR ends no line, or
+    // the head has not ended within its limit: one refusal, no answer to what follows, and the
+    // connection ends. Empty lines before a request line are skipped (RFC 9112 2.2), so the line
+    // after them is judged, and they count towards the head limit. A head at the limit is
+    // refused without a byte more, which could meet the server's close as a reset.
+    const std::size_t head_limit = std::size_t{16} * 1024;
     const std::pair<std::string, std::string> refused[] = {
-        {"\r\n\r\n", "400 Bad Request"},
+        {"\r\n\nno-request-line\r\n\r\n", "400 Bad Request"},
         {"GET /\r\n\r\n", "400 Bad Request"},
+        {"GET / HTTP/1.1\r\nX: a\rb\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+        {"GET / HTTP/1.1\r\nX: " + std::string(head_limit - 19, 'a'),
+         "431 Request Header Fields Too Large"},
+        {std::string(head_limit, '\n'), "431 Request Header Fields Too Large"},
         {"POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
         {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 30\r\n\r\nhello"
          "GET / HTTP/1.1\r\n\r\n",
@@ -446,6 +470,70 @@ BOOST_AUTO_TEST_CASE(http10_gets_data_then_close_notify_then_the_close) {
     BOOST_TEST(test::text(eof.error) == test::text(errc::end_of_stream));
 }
 
+// RFC 9112 2.2: a line may end with a bare LF; tlsfuzzer sends exactly this with every probe.
+BOOST_AUTO_TEST_CASE(a_bare_lf_http10_request_gets_data_then_the_close) {
+    start_server("--mode http");
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
+    const std::string request = "GET / HTTP/1.0\n\n";
+    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(request)), deadline));
+    std::error_code end;
+    const std::string reply = read_to_end(channel, deadline, end);
+    BOOST_TEST(reply.starts_with("HTTP/1.0 200 OK\r\n"), reply);
+    BOOST_TEST(reply.ends_with("\r\n\r\nhello from secctx\n"), reply);
+    BOOST_TEST(test::text(end) == test::text(errc::end_of_stream));
+}
+
+BOOST_AUTO_TEST_CASE(a_bare_lf_request_keeps_the_connection_for_a_crlf_one) {
+    start_server("--mode http");
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
+    const std::string first = "GET /a HTTP/1.1\nHost: x\n\n";
+    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(first)), deadline));
+    std::error_code end;
+    // Answered before the second request is sent: the first head ended at its bare-LF empty line.
+    const std::string reply_a = read_until(channel, "hello from secctx: /a\n", deadline, end);
+    BOOST_TEST_REQUIRE(!end, reply_a);
+    BOOST_TEST(reply_a.starts_with("HTTP/1.1 200 OK\r\n"), reply_a);
+    BOOST_TEST(reply_a.find("Connection: close") == std::string::npos, reply_a);
+    const std::string second = "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(second)), deadline));
+    const std::string reply_b = read_to_end(channel, deadline, end);
+    BOOST_TEST(reply_b.starts_with("HTTP/1.1 200 OK\r\n"), reply_b);
+    BOOST_TEST(reply_b.ends_with("hello from secctx: /b\n"), reply_b);
+    BOOST_TEST(test::text(end) == test::text(errc::end_of_stream));
+}
+
+BOOST_AUTO_TEST_CASE(empty_lines_before_a_request_are_ignored) {
+    start_server("--mode http");
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
+    const std::string request = "\r\n\nGET /after-empty-lines HTTP/1.0\r\n\r\n";
+    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(request)), deadline));
+    std::error_code end;
+    const std::string reply = read_to_end(channel, deadline, end);
+    BOOST_TEST(reply.starts_with("HTTP/1.0 200 OK\r\n"), reply);
+    BOOST_TEST(reply.ends_with("hello from secctx: /after-empty-lines\n"), reply);
+    BOOST_TEST(count(reply, "HTTP/1.") == 1u, reply);
+}
+
+BOOST_AUTO_TEST_CASE(heads_ended_by_mixed_crlf_and_lf_are_answered) {
+    start_server("--mode http");
+    const auto deadline = clock::now() + std::chrono::seconds(10);
+    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
+    const std::string requests = "GET /crlf-lf HTTP/1.1\r\nHost: x\r\n\n"
+                                 "GET /lf-crlf HTTP/1.0\nHost: x\n\r\n";
+    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(requests)), deadline));
+    std::error_code end;
+    const std::string reply = read_to_end(channel, deadline, end);
+    const auto first = reply.find("hello from secctx: /crlf-lf\n");
+    const auto second = reply.find("hello from secctx: /lf-crlf\n");
+    BOOST_TEST_REQUIRE(second != std::string::npos, reply);
+    BOOST_TEST(first < second, reply);
+    BOOST_TEST(count(reply, " 200 OK\r\n") == 2u, reply);
+    BOOST_TEST(test::text(end) == test::text(errc::end_of_stream));
+}
+
 BOOST_AUTO_TEST_CASE(an_idle_connection_is_closed_with_close_notify) {
     start_server("--mode echo --idle-timeout 300");
     const auto started = clock::now();
@@ -498,6 +586,59 @@ BOOST_AUTO_TEST_CASE(cipher_group_and_version_options_reach_openssl_s_client) {
     BOOST_TEST(rsa.find("Cipher is ECDHE-RSA-AES128-GCM-SHA256") != std::string::npos, rsa);
     BOOST_TEST(rsa.find("Protocol  : TLSv1.2") != std::string::npos, rsa);
     BOOST_TEST(s_client("-tls1_3").find("Cipher is (NONE)") != std::string::npos);
+}
+
+// RFC 7301 3.2: no protocol in common ends the handshake with a fatal no_application_protocol
+// alert, as openssl s_server and nginx send it.
+BOOST_AUTO_TEST_CASE(an_alpn_mismatch_gets_a_fatal_no_application_protocol_alert) {
+    start_server("--mode echo --alpn h2");
+    const std::string refused =
+        test::run("echo hi | timeout 10 openssl s_client -alpn imap -connect 127.0.0.1:" + port +
+                  " -CAfile " + ca + " -servername localhost 2>&1");
+    BOOST_TEST(refused.find("no application protocol") != std::string::npos, refused);
+    BOOST_TEST(wait_for_log("client and server have no application protocol (ALPN) in common"));
+    const std::string agreed =
+        test::run("(echo hi; sleep 1) | timeout 10 openssl s_client -quiet -alpn imap,h2 "
+                  "-connect 127.0.0.1:" +
+                  port + " -CAfile " + ca +
+                  " -servername localhost "
+                  "2>/dev/null");
+    BOOST_TEST(agreed == "hi\n");
+}
+
+// Clients that take no tickets resume by session ID from the server's cache, as with openssl
+// s_server: openssl s_client reconnects five times with its session, Python's ssl once.
+BOOST_AUTO_TEST_CASE(tls12_clients_without_tickets_resume_by_session_id) {
+    for (const std::string cache : {"", " --session-cache 0"}) {
+        BOOST_TEST_CONTEXT(cache) {
+            start_server("--mode echo --threads 2" + cache);
+            const std::string out = test::run(
+                "timeout 20 openssl s_client -tls1_2 -no_ticket -reconnect -connect 127.0.0.1:" +
+                port + " -CAfile " + ca + " -servername localhost </dev/null 2>&1");
+            const std::size_t expected = cache.empty() ? 5 : 0;
+            BOOST_TEST(count(out, "Reused, TLSv1.2") == expected, out);
+            BOOST_TEST(count(out, "New, TLSv1.2") == 6 - expected, out);
+            const std::string script = (files.directory / "resume.py").string();
+            std::ofstream(script) << R"(
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.options |= ssl.OP_NO_TICKET
+session = None
+for i in range(2):
+    with socket.create_connection(("127.0.0.1", int(sys.argv[2]))) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+            s.sendall(b"x")
+            s.recv(1)
+            print(s.session_reused)
+            session = s.session
+)";
+            const std::string python =
+                test::run("timeout 20 python3 " + script + " " + ca + " " + port + " 2>&1");
+            BOOST_TEST(python == (cache.empty() ? "False\nTrue\n" : "False\nFalse\n"), python);
+            std::system(("pkill -f -- '" + server_pattern + "' >/dev/null 2>&1").c_str());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(out_of_descriptors_it_refuses_without_spinning) {
