@@ -54,6 +54,7 @@ commands:
          [--threads N] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS]
          [--max-output BYTES] [--ciphersuites LIST] [--cipher LIST] [--groups LIST]
          [--min-version tls1.2|tls1.3] [--max-version tls1.2|tls1.3] [--no-session-tickets]
+         [--session-cache N] [--session-lifetime SECONDS]
         A TLS server: --threads event loops (epoll, non-blocking step()), default 1, for many
         connections at once; buffers come from one pool, none held by an idle connection.
         --mode echo sends every byte back; --mode http answers each request with a small
@@ -61,11 +62,14 @@ commands:
         HTTP/1.0 or "Connection: close", with close_notify). --stdio speaks TLS on its own
         stdin/stdout for one connection. --ca gives the anchors for client certificates.
         The certificate may be RSA or ECDSA. --ciphersuites (TLS 1.3), --cipher (TLS 1.2) and
-        --groups take OpenSSL's list syntax; --no-session-tickets turns resumption off.
+        --groups take OpenSSL's list syntax. Resumption: stateless tickets, which
+        --no-session-tickets turns off, and a session cache for clients that resume by
+        session ID, shared by the threads: --session-cache N sessions (default 20480, 0 for
+        none), --session-lifetime SECONDS (default 7200, at most 604800).
         An encrypted --key is decrypted with the first line of --key-password-file; without
         it such a key is refused (never prompted for).
         Limits, each closing with its own log line:
-        --handshake-timeout (default 10000 ms), --idle-timeout (no byte either way on an
+        --handshake-timeout (default 60000 ms, as nginx), --idle-timeout (no byte either way on an
         established connection, default 60000 ms), --max-output (answers the peer has not
         read, default 262144 bytes), --max-connections (default 1024, kept under the
         descriptor limit; over it connections are refused at once). One log line per

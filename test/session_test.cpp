@@ -2,9 +2,11 @@
 // ticket keys, the post-handshake ticket drain of basic_channel, and the NSS key log.
 #include "support/drive.hpp"
 #include "support/pki.hpp"
+#include "support/raw_peer.hpp"
 
 #include <boost/test/unit_test.hpp>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -366,6 +368,65 @@ BOOST_AUTO_TEST_CASE(tls12_an_unknown_session_id_gets_a_full_handshake) {
             BOOST_TEST(!connect_and_close(forger, "localhost", server_creds));
         }
     }
+}
+
+// Many clients end a connection without close_notify (Python's ssl when the socket is simply
+// closed). RFC 5246 7.2.1: since TLS 1.1 that no longer forbids resuming the session, and openssl
+// s_server keeps it; a connection that fails keeps nothing.
+BOOST_AUTO_TEST_CASE(tls12_a_client_that_closes_without_close_notify_still_resumes_by_id) {
+    auto config = server_settings(tls_version::tls1_2);
+    config.session_tickets = false;
+    const auto server_creds = credentials::server(config);
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                          &SSL_CTX_free);
+    SSL_CTX_set_max_proto_version(ctx.get(), TLS1_2_VERSION);
+    // The one session of interest is handed over by hand, not through a client cache.
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)> session(nullptr, &SSL_SESSION_free);
+    // Connects and sends a byte, then closes the TCP connection without close_notify or (false)
+    // sends bytes that are not TLS; returns whether the session was resumed.
+    const auto connect = [&](bool truncate) {
+        std::unique_ptr<SSL, decltype(&SSL_free)> raw(SSL_new(ctx.get()), &SSL_free);
+        SSL_set_connect_state(raw.get());
+        if (session)
+            SSL_set_session(raw.get(), session.get());
+        memory_link link;
+        test::raw_peer peer(raw.get(), link.client_end());
+        server_handshake h{secctx::server{server_creds}, link.server_end()};
+        for (int i = 0; i < 16 && !(h.done() && SSL_is_init_finished(raw.get())); ++i) {
+            SSL_do_handshake(raw.get());
+            peer.pump();
+            h.step();
+            peer.pump();
+        }
+        BOOST_TEST_REQUIRE(h.done(), text(h.error()));
+        const bool resumed = SSL_session_reused(raw.get()) == 1;
+        session.reset(SSL_get1_session(raw.get()));
+        server_channel channel{std::move(h)};
+        BOOST_TEST_REQUIRE(SSL_write(raw.get(), "x", 1) == 1);
+        peer.pump();
+        if (truncate) {
+            peer.wire().close();
+        } else {
+            // Not TLS: the server fails with not_tls, which must take the session away.
+            const test::bytes junk{std::byte{0x80}, std::byte{0}, std::byte{0}, std::byte{0},
+                                   std::byte{0}};
+            test::put(peer.wire(), junk);
+        }
+        std::byte into[8];
+        BOOST_TEST(channel.read_some(into).bytes == 1u);
+        const std::error_code end = channel.read_some(into).error;
+        BOOST_TEST(text(end) == text(truncate ? errc::truncated : errc::not_tls));
+        // As Python's ssl does for a socket closed unshut: the client keeps its session, so what
+        // decides is the server's cache.
+        SSL_set_shutdown(raw.get(), SSL_SENT_SHUTDOWN);
+        return resumed;
+    };
+    BOOST_TEST(!connect(true));
+    BOOST_TEST(connect(true));
+    BOOST_TEST(connect(false)); // resumed, then fails
+    BOOST_TEST(!connect(true)); // the failure took the session away
+    ERR_clear_error();
 }
 
 BOOST_AUTO_TEST_CASE(a_session_lifetime_must_be_positive_and_at_most_seven_days) {

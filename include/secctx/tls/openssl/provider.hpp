@@ -252,6 +252,13 @@ public:
     bool closed_by_peer() const noexcept { return closed_by_peer_; }
 
     void abandon(std::error_code ec) noexcept {
+        // OpenSSL takes the session of an SSL freed without our close_notify out of the server's
+        // cache. A client that closes without close_notify at a record boundary has done nothing
+        // wrong (RFC 5246 7.2.1: since TLS 1.1 that no longer forbids resuming), and many do, so
+        // the server keeps that session, as openssl s_server does; any other end removes it.
+        if (ec == errc::truncated && ssl_ && SSL_is_server(ssl_.get()) == 1 &&
+            SSL_is_init_finished(ssl_.get()) == 1)
+            SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN);
         ssl_.reset();
         error_ = ec;
     }
