@@ -11,8 +11,8 @@ struct handshake_limits {
     // From the first step() to the end of the handshake; errc::timed_out after it.
     // std::chrono::milliseconds::max() means no deadline. The protocol sets no time limit: this
     // bounds how long a peer can hold a connection that is not yet one. It is nginx's default
-    // (ssl_handshake_timeout), long enough for a slow peer sending the largest handshake the
-    // engine accepts in the smallest records.
+    // (ssl_handshake_timeout): slow peers sending very large hellos in many records need more
+    // than the 10 s that a test suite's peer ran into.
     std::chrono::milliseconds timeout = std::chrono::seconds(60);
     // Bytes received from the peer during the handshake, record headers included;
     // errc::handshake_too_large beyond it. The default refuses nothing the engine accepts: the
