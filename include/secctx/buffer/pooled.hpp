@@ -32,7 +32,7 @@
 // errc::token_too_large (the buffers cannot chain blocks into one contiguous region). One default
 // block holds any record TLS allows; a whole handshake flight is far smaller (TLS 1.3 ECDSA server
 // flight about 1 KB, RSA-2048 chain about 2 KB). What needs more than a block: a certificate chain
-// beyond ~16 KB in one flight, or the channel encrypting more than one block of records per write
+// beyond ~18 KB in one flight, or the channel encrypting more than one block of records per write
 // (its max_write_chunk is four records, so large writes need a queue bigger than one default
 // block: write at most one record's plaintext at a time, or use larger blocks).
 #pragma once
