@@ -606,6 +606,46 @@ BOOST_AUTO_TEST_CASE(an_alpn_mismatch_gets_a_fatal_no_application_protocol_alert
     BOOST_TEST(agreed == "hi\n");
 }
 
+// The largest ClientHello OpenSSL accepts (131,396 bytes of body: 32,767 suites, 255 compression
+// methods, 65,535 bytes of extensions), sent by Python over TCP in records of one byte each
+// (788,400 bytes), is answered with a ServerHello by the server's default limits and pooled
+// buffers.
+BOOST_AUTO_TEST_CASE(the_largest_client_hello_in_one_byte_records_is_answered) {
+    start_server("--mode echo");
+    const std::string script = (files.directory / "large_hello.py").string();
+    std::ofstream(script) << R"(
+import os, socket, struct, sys, time
+def ext(kind, body):
+    return struct.pack(">HH", kind, len(body)) + body
+extensions = (ext(0x000a, bytes([0, 4, 0, 0x1d, 0, 0x17]))   # supported_groups
+              + ext(0x000b, bytes([1, 0]))                   # ec_point_formats
+              + ext(0x000d, bytes([0, 2, 4, 3]))             # ECDSA P-256 SHA-256
+              + ext(0xff01, bytes([0])))                      # renegotiation_info
+extensions += ext(0x0015, bytes(65535 - len(extensions) - 4))  # padding
+suites = [0xC02B] + [s for s in range(0x0100, 0xC000) if s >> 8 != 0x13 and s != 0x5600][:32766]
+body = (struct.pack(">H", 0x0303) + os.urandom(32) + bytes([32]) + os.urandom(32)
+        + struct.pack(">H", 2 * len(suites)) + b"".join(struct.pack(">H", s) for s in suites)
+        + bytes([255]) + bytes(range(255)) + struct.pack(">H", len(extensions)) + extensions)
+assert len(body) == 131396, len(body)
+hello = bytes([1]) + len(body).to_bytes(3, "big") + body
+wire = b"".join(bytes([0x16, 3, 1, 0, 1, b]) for b in hello)
+start = time.monotonic()
+with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as s:
+    s.sendall(wire)
+    answer = b""
+    while len(answer) < 6:
+        chunk = s.recv(6 - len(answer))
+        if not chunk:
+            break
+        answer += chunk
+print(len(wire), answer[:3].hex(), answer[5:6].hex(), "%.2f s" % (time.monotonic() - start))
+)";
+    const std::string out = test::run("timeout 50 python3 " + script + " " + port + " 2>&1");
+    BOOST_TEST_MESSAGE("python: " << out);
+    // 788,400 bytes sent; a handshake record (16 03 03) holding a ServerHello (02) came back.
+    BOOST_TEST(out.starts_with("788400 160303 02 "), out);
+}
+
 // Clients that take no tickets resume by session ID from the server's cache, as with openssl
 // s_server: openssl s_client reconnects five times with its session, Python's ssl once.
 BOOST_AUTO_TEST_CASE(tls12_clients_without_tickets_resume_by_session_id) {
