@@ -96,8 +96,9 @@ struct server_config : tls_config {
     // tickets) and, when session_tickets is off, for TLS 1.3 tickets (which then name a cached
     // session). At most this many sessions, shared by every connection made with these
     // credentials on any thread; when it is full the least recently used is evicted, and an
-    // evicted or expired session's secrets are wiped as it is freed. 0: no cache (and with
-    // session_tickets off, no resumption at all).
+    // evicted or expired session's secrets are wiped as it is freed. A session takes about 1.1 KB
+    // (TLS 1.2, no client certificate; one adds its own size), so the default holds at most about
+    // 22 MB. 0: no cache (and with session_tickets off, no resumption at all).
     std::size_t session_cache_size = 20480;
     // How long after its full handshake a session may be resumed, from the cache or from a
     // ticket. At most 7 days (RFC 8446 4.6.1 bounds a ticket's lifetime so).
