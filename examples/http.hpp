@@ -167,10 +167,17 @@ private:
              line = next_line(head, at)) {
             if (line.find('\r') != std::string_view::npos)
                 return refuse("400 Bad Request", out);
+            // RFC 9112 5.1 and 5.2: whitespace between a field's name and its colon MUST get 400,
+            // and so may a folded line (obs-fold); a line with no colon is no field at all.
+            // Skipping any of them could skip a Content-Length, and then a body would be answered
+            // as a request.
             const std::size_t colon = line.find(':');
-            if (colon == std::string_view::npos)
-                continue;
+            if (colon == std::string_view::npos || colon == 0 || line.front() == ' ' ||
+                line.front() == '\t')
+                return refuse("400 Bad Request", out);
             const std::string_view name = line.substr(0, colon);
+            if (name.find_first_of(" \t") != std::string_view::npos)
+                return refuse("400 Bad Request", out);
             const std::string_view value = trimmed(line.substr(colon + 1));
             if (equal_ignoring_case(name, "connection") && contains_ignoring_case(value, "close")) {
                 close = true;

@@ -566,6 +566,10 @@ int run_server(int argc, char** argv) {
     if (answer != "echo" && answer != "http")
         return std::fprintf(stderr, "secctx server: --mode takes echo or http\n"), 2;
     s.answer = answer == "http" ? mode::http : mode::echo;
+    // Read before the options' errors are looked at, as every number is. One cache for the
+    // process: the credentials, and so the cache, are shared by every loop.
+    const auto session_cache = static_cast<std::size_t>(o.number("--session-cache", 20480));
+    const std::chrono::seconds session_lifetime(o.number("--session-lifetime", 7200));
     if (!o.error().empty() || !o.has("--cert") || !o.has("--key") ||
         (!o.has("--listen") && !o.has("--stdio"))) {
         std::fprintf(stderr, "secctx server: %s\nsee secctx --help\n",
@@ -593,12 +597,8 @@ int run_server(int argc, char** argv) {
     config.tls12_ciphers = o.get("--cipher");
     config.groups = o.get("--groups");
     config.session_tickets = !o.has("--no-session-tickets");
-    // One cache for the process: the credentials, and so the cache, are shared by every loop.
-    const long cache = o.number("--session-cache", 20480);
-    if (cache < 0)
-        return std::fprintf(stderr, "secctx server: --session-cache takes 0 or more sessions\n"), 2;
-    config.session_cache_size = static_cast<std::size_t>(cache);
-    config.session_lifetime = std::chrono::seconds(o.number("--session-lifetime", 7200));
+    config.session_cache_size = session_cache;
+    config.session_lifetime = session_lifetime;
     if (!parse_version(o.get("--min-version", "tls1.2"), config.min_version) ||
         !parse_version(o.get("--max-version", "tls1.3"), config.max_version))
         return std::fprintf(stderr, "secctx server: --min-version and --max-version take tls1.2 or "

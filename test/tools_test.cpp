@@ -404,6 +404,11 @@ BOOST_AUTO_TEST_CASE(http_framing_the_server_cannot_follow_is_refused_and_the_co
         {"\r\n\nno-request-line\r\n\r\n", "400 Bad Request"},
         {"GET /\r\n\r\n", "400 Bad Request"},
         {"GET / HTTP/1.1\r\nX: a\rb\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+        // RFC 9112 5.1: whitespace before the colon (here it would hide the body's length).
+        {"POST / HTTP/1.1\r\nContent-Length : 18\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+        {"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", "400 Bad Request"}, // obs-fold
+        {"GET / HTTP/1.1\r\nno colon\r\n\r\n", "400 Bad Request"},
+        {"GET / HTTP/1.1\r\n: no name\r\n\r\n", "400 Bad Request"},
         {"GET / HTTP/1.1\r\nX: " + std::string(head_limit - 19, 'a'),
          "431 Request Header Fields Too Large"},
         {std::string(head_limit, '\n'), "431 Request Header Fields Too Large"},

@@ -124,7 +124,7 @@ def start_secctx(args, workdir, cert, key, mode, extra=()):
     command = [args.secctx, "server", "--listen", f"127.0.0.1:{port}", "--cert", cert, "--key",
                key, "--mode", mode, "--threads", "2", "--handshake-timeout", "5000",
                "--idle-timeout", "10000", "--max-output", "262144", "--no-session-tickets",
-               *extra]
+               "--session-cache", "0", *extra]
     return Server("secctx", command, port, log), command
 
 

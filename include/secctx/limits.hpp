@@ -15,11 +15,13 @@ struct handshake_limits {
     // than the 10 s that a test suite's peer ran into.
     std::chrono::milliseconds timeout = std::chrono::seconds(60);
     // Bytes received from the peer during the handshake, record headers included;
-    // errc::handshake_too_large beyond it. The default refuses nothing the engine accepts: the
-    // most OpenSSL 3 takes from a client is two ClientHellos of 131,400 bytes (with a
-    // HelloRetryRequest), a certificate list of 102,404 (its max_cert_list) and a CertificateVerify
-    // of 16,388, which records of one byte each (TLS allows them) make about 4.3 MB on the wire.
-    // What it bounds is the engine's work for a hostile peer: docs/reliability.md measures it.
+    // errc::handshake_too_large beyond it. The default refuses no handshake the engine accepts in
+    // unpadded records: the most OpenSSL 3 takes from a client is two ClientHellos of 131,400
+    // bytes (with a HelloRetryRequest), a certificate list of 102,404 (its max_cert_list) and a
+    // CertificateVerify of 16,388, which records of one byte each (TLS allows them) make about
+    // 4.3 MB on the wire. TLS 1.3 records may also carry up to 16 KiB of padding each, which would
+    // let a peer send gigabytes; this is what bounds that, and the engine's work for a hostile
+    // peer (docs/reliability.md measures it).
     std::size_t max_bytes_received = std::size_t{8} << 20;
     // Changes of direction (our flight, their flight, ...); errc::too_many_flights beyond it.
     // A full TLS 1.2 handshake is 4 flights, TLS 1.3 with a HelloRetryRequest 5.

@@ -94,14 +94,17 @@ struct server_config : tls_config {
     bool session_tickets = true;
     // The server's session cache, for clients that resume by session ID (TLS 1.2 without
     // tickets) and, when session_tickets is off, for TLS 1.3 tickets (which then name a cached
-    // session). At most this many sessions, shared by every connection made with these
-    // credentials on any thread; when it is full the least recently used is evicted, and an
-    // evicted or expired session's secrets are wiped as it is freed. A session takes about 1.1 KB
-    // (TLS 1.2, no client certificate; one adds its own size), so the default holds at most about
-    // 22 MB. 0: no cache (and with session_tickets off, no resumption at all).
+    // session; each TLS 1.3 handshake adds one per ticket, two by default). At most this many
+    // sessions, shared by every connection made with these credentials on any thread; when it is
+    // full the oldest (the first to expire) is evicted, and an evicted or expired session's
+    // secrets are wiped as it is freed. A session takes about 1.1 KB (TLS 1.2, no client
+    // certificate), so the default holds at most about 22 MB; a server that verifies clients keeps
+    // each client's chain in its session too (up to OpenSSL's 100 KiB max_cert_list), and should
+    // size its cache for that. 0: no cache (and with session_tickets off, no resumption at all).
     std::size_t session_cache_size = 20480;
-    // How long after its full handshake a session may be resumed, from the cache or from a
-    // ticket. At most 7 days (RFC 8446 4.6.1 bounds a ticket's lifetime so).
+    // How long a session may be resumed after it was issued, from the cache or from a ticket. A
+    // TLS 1.3 resumption issues new tickets, which start a new lifetime. At most 7 days (RFC 8446
+    // 4.6.1 bounds a ticket's lifetime so).
     std::chrono::seconds session_lifetime = std::chrono::hours(2);
     // How long a ticket key encrypts new tickets before a fresh one replaces it. The replaced key
     // still decrypts for one more lifetime (its tickets are resumed and renewed), then is erased.

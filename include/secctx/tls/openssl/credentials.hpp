@@ -239,7 +239,7 @@ private:
     }
 
     // Resumption by stateless tickets (keys held by the credentials) and by the server's session
-    // cache (OpenSSL's internal one: bounded, least recently used evicted first, locked for
+    // cache (OpenSSL's internal one: bounded, the oldest evicted first, locked for
     // threads, and SSL_SESSION_free cleanses the master key and the session ID).
     std::error_code configure_sessions(const server_config& config, std::string* detail) {
         auto& s = *state_;
