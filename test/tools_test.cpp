@@ -165,6 +165,20 @@ struct fixture {
         return false;
     }
 
+    // Sends `request` on a new TLS connection (a full handshake) and reads until the connection
+    // ends; `end` says how it ended.
+    std::string exchange(const std::string& request, std::error_code& end) const {
+        const auto deadline = clock::now() + std::chrono::seconds(20);
+        tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
+        BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(request)), deadline));
+        return read_to_end(channel, deadline, end);
+    }
+
+    std::string exchange(const std::string& request) const {
+        std::error_code end;
+        return exchange(request, end);
+    }
+
     // Runs the secctx client; returns its exit status and output.
     int client(const std::string& options, std::string& out) const {
         const std::string file = (files.directory / "client.out").string();
@@ -381,14 +395,6 @@ BOOST_AUTO_TEST_CASE(pipelined_http_requests_are_answered_in_order) {
 
 BOOST_AUTO_TEST_CASE(http_framing_the_server_cannot_follow_is_refused_and_the_connection_ends) {
     start_server("--mode http");
-    const credentials creds = full_handshake_client();
-    const auto deadline = clock::now() + std::chrono::seconds(20);
-    const auto exchange = [&](const std::string& request) {
-        tcp_channel channel = open_channel(port, creds, deadline);
-        BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(request)), deadline));
-        std::error_code end;
-        return read_to_end(channel, deadline, end);
-    };
     // A length between tabs is a length: the body is skipped, not taken for a request.
     const std::string tabbed = exchange("POST /a HTTP/1.1\r\nContent-Length:\t5\t\r\n\r\nhello"
                                         "GET /b HTTP/1.1\r\nConnection: close\r\n\r\n");
@@ -478,12 +484,8 @@ BOOST_AUTO_TEST_CASE(http10_gets_data_then_close_notify_then_the_close) {
 // RFC 9112 2.2: a line may end with a bare LF; tlsfuzzer sends exactly this with every probe.
 BOOST_AUTO_TEST_CASE(a_bare_lf_http10_request_gets_data_then_the_close) {
     start_server("--mode http");
-    const auto deadline = clock::now() + std::chrono::seconds(10);
-    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
-    const std::string request = "GET / HTTP/1.0\n\n";
-    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(request)), deadline));
     std::error_code end;
-    const std::string reply = read_to_end(channel, deadline, end);
+    const std::string reply = exchange("GET / HTTP/1.0\n\n", end);
     BOOST_TEST(reply.starts_with("HTTP/1.0 200 OK\r\n"), reply);
     BOOST_TEST(reply.ends_with("\r\n\r\nhello from secctx\n"), reply);
     BOOST_TEST(test::text(end) == test::text(errc::end_of_stream));
@@ -511,12 +513,7 @@ BOOST_AUTO_TEST_CASE(a_bare_lf_request_keeps_the_connection_for_a_crlf_one) {
 
 BOOST_AUTO_TEST_CASE(empty_lines_before_a_request_are_ignored) {
     start_server("--mode http");
-    const auto deadline = clock::now() + std::chrono::seconds(10);
-    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
-    const std::string request = "\r\n\nGET /after-empty-lines HTTP/1.0\r\n\r\n";
-    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(request)), deadline));
-    std::error_code end;
-    const std::string reply = read_to_end(channel, deadline, end);
+    const std::string reply = exchange("\r\n\nGET /after-empty-lines HTTP/1.0\r\n\r\n");
     BOOST_TEST(reply.starts_with("HTTP/1.0 200 OK\r\n"), reply);
     BOOST_TEST(reply.ends_with("hello from secctx: /after-empty-lines\n"), reply);
     BOOST_TEST(count(reply, "HTTP/1.") == 1u, reply);
@@ -524,13 +521,10 @@ BOOST_AUTO_TEST_CASE(empty_lines_before_a_request_are_ignored) {
 
 BOOST_AUTO_TEST_CASE(heads_ended_by_mixed_crlf_and_lf_are_answered) {
     start_server("--mode http");
-    const auto deadline = clock::now() + std::chrono::seconds(10);
-    tcp_channel channel = open_channel(port, full_handshake_client(), deadline);
-    const std::string requests = "GET /crlf-lf HTTP/1.1\r\nHost: x\r\n\n"
-                                 "GET /lf-crlf HTTP/1.0\nHost: x\n\r\n";
-    BOOST_TEST_REQUIRE(!channel.write_all(std::as_bytes(std::span(requests)), deadline));
     std::error_code end;
-    const std::string reply = read_to_end(channel, deadline, end);
+    const std::string reply = exchange("GET /crlf-lf HTTP/1.1\r\nHost: x\r\n\n"
+                                       "GET /lf-crlf HTTP/1.0\nHost: x\n\r\n",
+                                       end);
     const auto first = reply.find("hello from secctx: /crlf-lf\n");
     const auto second = reply.find("hello from secctx: /lf-crlf\n");
     BOOST_TEST_REQUIRE(second != std::string::npos, reply);
