@@ -24,8 +24,7 @@
 #include "secctx/buffer/pooled.hpp"
 #include "secctx/channel.hpp"
 #include "secctx/handshake.hpp"
-#include "secctx/roles.hpp"
-#include "secctx/tls/openssl/throwaway_ca.hpp"
+#include "secctx/default_engine.hpp"
 #include "secctx/transport/memory.hpp"
 
 #include <openssl/bio.h>
@@ -83,7 +82,7 @@ struct pki {
         tls_config config;
         config.min_version = tls_version::tls1_3;
         config.max_version = tls_version::tls1_3;
-        config.groups = "X25519";
+        config.groups = {"x25519"};
         return config;
     }
 

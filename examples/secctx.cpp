@@ -62,7 +62,7 @@ commands:
         HTTP/1.0 or "Connection: close", with close_notify). --stdio speaks TLS on its own
         stdin/stdout for one connection. --ca gives the anchors for client certificates.
         The certificate may be RSA or ECDSA. --ciphersuites (TLS 1.3), --cipher (TLS 1.2) and
-        --groups take OpenSSL's list syntax. Resumption: stateless tickets, which
+        --groups take IANA names, comma-separated. Resumption: stateless tickets, which
         --no-session-tickets turns off, and a session cache for clients that resume by
         session ID, shared by the threads: --session-cache N sessions (default 20480, 0 for
         none), --session-lifetime SECONDS (default 7200, at most 604800).

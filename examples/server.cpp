@@ -593,9 +593,9 @@ int run_server(int argc, char** argv) {
         return std::fprintf(stderr, "secctx server: --verify-client takes required or optional\n"),
                2;
     config.alpn = split_list(o.get("--alpn"));
-    config.tls13_ciphersuites = o.get("--ciphersuites");
-    config.tls12_ciphers = o.get("--cipher");
-    config.groups = o.get("--groups");
+    config.tls13_cipher_suites = split_list(o.get("--ciphersuites"));
+    config.tls12_cipher_suites = split_list(o.get("--cipher"));
+    config.groups = split_list(o.get("--groups"));
     config.session_tickets = !o.has("--no-session-tickets");
     config.session_cache_size = session_cache;
     config.session_lifetime = session_lifetime;

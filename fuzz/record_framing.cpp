@@ -1,4 +1,4 @@
-// secctx's own record framing (tls/detail/record_framing.hpp) against a plain walk over the record
+// secctx's own record framing (tls/record_framing.hpp) against a plain walk over the record
 // headers and the promises the handshake and channel build on: only whole records are handed over,
 // the missing count is exact (one byte fewer makes no progress, that many more does), a scan that
 // stops early finds a prefix of the full scan, and the bytes after the whole records are left as
@@ -8,10 +8,10 @@
 // bytes to scan.
 #include "input.hpp"
 
-#include "secctx/tls/detail/record_framing.hpp"
+#include "secctx/tls/record_framing.hpp"
 
 using namespace secctx;
-using namespace secctx::tls::detail;
+using namespace secctx::tls;
 
 namespace {
 

@@ -121,9 +121,9 @@ BOOST_AUTO_TEST_CASE(no_shared_version_fails_with_no_shared_version_on_both_side
 
 BOOST_AUTO_TEST_CASE(no_shared_cipher_fails_with_no_shared_cipher_on_the_server) {
     auto client_config = only(test::client_config_trusting(pki().ca), tls_version::tls1_2);
-    client_config.tls12_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
+    client_config.tls12_cipher_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
     auto server_config = only(test::server_config_for(pki().ecdsa_server), tls_version::tls1_2);
-    server_config.tls12_ciphers = "ECDHE-ECDSA-CHACHA20-POLY1305";
+    server_config.tls12_cipher_suites = {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"};
     connection x{credentials::client(client_config), "localhost",
                  credentials::server(server_config)};
     test::drive(x.c, x.s);

@@ -253,9 +253,9 @@ BOOST_AUTO_TEST_CASE(hello_retry_is_recorded_when_the_server_needs_another_key_s
     // The client sends a key share for X25519 only; the server accepts P-256 only, so it asks for
     // another ClientHello.
     auto server_config = test::server_config_for(pki().ecdsa_server);
-    server_config.groups = "P-256";
+    server_config.groups = {"secp256r1"};
     auto client_config = test::client_config_trusting(pki().ca);
-    client_config.groups = "X25519:P-256";
+    client_config.groups = {"x25519", "secp256r1"};
     connection<record_metrics> x{credentials::client(client_config), "localhost",
                                  credentials::server(server_config)};
     x.complete();
@@ -273,9 +273,9 @@ BOOST_AUTO_TEST_CASE(hello_retry_is_recorded_when_the_server_needs_another_key_s
 
 BOOST_AUTO_TEST_CASE(hello_retry_is_not_recorded_when_the_first_key_share_is_accepted) {
     auto server_config = test::server_config_for(pki().ecdsa_server);
-    server_config.groups = "X25519:P-256";
+    server_config.groups = {"x25519", "secp256r1"};
     auto client_config = test::client_config_trusting(pki().ca);
-    client_config.groups = "X25519:P-256";
+    client_config.groups = {"x25519", "secp256r1"};
     connection<record_metrics> x{credentials::client(client_config), "localhost",
                                  credentials::server(server_config)};
     x.complete();

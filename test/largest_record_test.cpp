@@ -74,8 +74,9 @@ const credentials& rsa_server() {
         auto config = test::server_config_for(test::pki::get().rsa_server);
         // CBC suites are in OpenSSL's defaults; they are named here so that the test does not
         // depend on that.
-        config.tls12_ciphers = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:"
-                               "ECDHE-RSA-AES256-SHA384";
+        config.tls12_cipher_suites = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                                      "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                                      "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"};
         return credentials::server(config);
     }();
     return creds;
@@ -217,7 +218,7 @@ void check_largest_record(const cipher_case& c, Buffers buffers) {
     }
     BOOST_TEST_REQUIRE(h.done(), text(h.error()) << ": " << h.error_detail());
     BOOST_TEST_REQUIRE(SSL_is_init_finished(raw.get()) == 1);
-    BOOST_TEST_REQUIRE(std::string(SSL_get_cipher_name(raw.get())) ==
+    BOOST_TEST_REQUIRE(std::string(SSL_CIPHER_standard_name(SSL_get_current_cipher(raw.get()))) ==
                        std::string(h.provider().cipher()));
 
     const bytes data = test::random_bytes(max_plaintext, 7);
@@ -233,8 +234,8 @@ void check_largest_record(const cipher_case& c, Buffers buffers) {
     } else {
         record = largest_cbc_record(raw.get(), c, data);
     }
-    BOOST_TEST_REQUIRE(record.size() == tls::detail::record_header_size + c.ciphertext);
-    BOOST_TEST(tls::detail::record_body_size(record) == c.ciphertext);
+    BOOST_TEST_REQUIRE(record.size() == tls::record_header_size + c.ciphertext);
+    BOOST_TEST(tls::record_body_size(record) == c.ciphertext);
 
     basic_channel_for<handshake> channel{std::move(h)};
     test::put(peer.wire(), record);
@@ -281,7 +282,6 @@ BOOST_AUTO_TEST_CASE(every_policy_takes_the_largest_record_of_every_version_and_
 // default capacity holds it too, so that a record is never refused by the buffers first.
 
 static_assert(buffer_pool::default_block_size >= channel_input_capacity);
-static_assert(channel_input_capacity ==
-              tls::detail::record_header_size + tls::detail::max_record_body);
+static_assert(channel_input_capacity == tls::record_header_size + tls::max_record_body);
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,12 +10,12 @@
 #include <initializer_list>
 
 using namespace secctx;
-using secctx::tls::detail::header_verdict;
-using secctx::tls::detail::judge_header;
-using secctx::tls::detail::max_record_body;
-using secctx::tls::detail::record_header_size;
-using secctx::tls::detail::scan_records;
-using secctx::tls::detail::starts_with_hello_retry_request;
+using secctx::tls::header_verdict;
+using secctx::tls::judge_header;
+using secctx::tls::max_record_body;
+using secctx::tls::record_header_size;
+using secctx::tls::scan_records;
+using secctx::tls::starts_with_hello_retry_request;
 using test::bytes;
 
 namespace {
@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(headers_the_engine_rejects_are_handed_over_alone) {
     for (const auto& r : rejected) {
         BOOST_TEST_CONTEXT("header " << int(std::to_integer<std::uint8_t>(r[0])) << " "
                                      << int(std::to_integer<std::uint8_t>(r[1])) << " len "
-                                     << tls::detail::record_body_size(r)) {
+                                     << tls::record_body_size(r)) {
             BOOST_TEST((judge_header(r) == header_verdict::engine_rejects));
             // Even with only the header, or with all of the claimed body, it is 5 bytes ready.
             BOOST_TEST(scan_records(first(r, record_header_size)).whole == record_header_size);
@@ -266,10 +266,10 @@ BOOST_AUTO_TEST_CASE(recognises_a_real_hello_retry_request) {
     for (const bool retry : {true, false}) {
         BOOST_TEST_CONTEXT((retry ? "P-256 only server" : "default server")) {
             auto client_config = test::client_config_trusting(p.ca);
-            client_config.groups = "X25519:P-256";
+            client_config.groups = {"x25519", "secp256r1"};
             auto server_config = test::server_config_for(p.ecdsa_server);
             if (retry)
-                server_config.groups = "P-256";
+                server_config.groups = {"secp256r1"};
             const auto client_creds = credentials::client(client_config);
             const auto server_creds = credentials::server(server_config);
             memory_link link;

@@ -569,7 +569,7 @@ BOOST_AUTO_TEST_CASE(cipher_group_and_version_options_reach_openssl_s_client) {
                          " -servername localhost 2>&1");
     };
     start_server("--mode echo --min-version tls1.3 --ciphersuites TLS_CHACHA20_POLY1305_SHA256 "
-                 "--groups P-384");
+                 "--groups secp384r1");
     const std::string good = s_client("-tls1_3");
     BOOST_TEST(good.find("Cipher is TLS_CHACHA20_POLY1305_SHA256") != std::string::npos, good);
     BOOST_TEST(good.find("ping") != std::string::npos, good);
@@ -580,7 +580,7 @@ BOOST_AUTO_TEST_CASE(cipher_group_and_version_options_reach_openssl_s_client) {
 
     // An RSA certificate, TLS 1.2 only, one cipher.
     start_server("--mode echo --cert " + rsa_cert + " --key " + rsa_key +
-                 " --max-version tls1.2 --cipher ECDHE-RSA-AES128-GCM-SHA256");
+                 " --max-version tls1.2 --cipher TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
     const std::string rsa = s_client("");
     BOOST_TEST(rsa.find("Cipher is ECDHE-RSA-AES128-GCM-SHA256") != std::string::npos, rsa);
     BOOST_TEST(rsa.find("Protocol  : TLSv1.2") != std::string::npos, rsa);

@@ -18,8 +18,8 @@ struct certificate_info {
 
 struct connection_attributes {
     std::string protocol;           // "TLSv1.3"
-    std::string cipher;             // the engine's name for the suite
-    std::string key_exchange_group; // "x25519", "secp256r1" (OpenSSL's spelling), ... empty if none
+    std::string cipher;             // the IANA name: "TLS_AES_128_GCM_SHA256"
+    std::string key_exchange_group; // the IANA name: "x25519", "secp256r1"; empty if none
     std::string alpn;               // empty if none was agreed
     // The name the client asked for (SNI); on the server, what the client sent.
     std::string server_name;

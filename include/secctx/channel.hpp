@@ -26,6 +26,7 @@
 #include "secctx/error.hpp"
 #include "secctx/handshake.hpp"
 #include "secctx/tls/provider.hpp"
+#include "secctx/transport/detail/read_into_queue.hpp"
 #include "secctx/transport/detail/write_queued.hpp"
 #include "secctx/transport/transport.hpp"
 
@@ -55,7 +56,7 @@ public:
 
     // Plaintext encrypted per write_some(): enough for four full records, so a large write needs
     // no more output memory than four records.
-    static constexpr std::size_t max_write_chunk = std::size_t{4} * 16384;
+    static constexpr std::size_t max_write_chunk = std::size_t{4} * Provider::max_message_size;
 
     basic_channel(Provider provider, Transport transport, Buffers buffers) noexcept
         : provider_(std::move(provider)), transport_(std::move(transport)),
@@ -133,7 +134,7 @@ public:
     io_result write_some(Pieces&& pieces) noexcept {
         if (const auto ec = flush())
             return {0, ec};
-        std::byte record[16384];
+        std::byte record[Provider::max_message_size];
         std::size_t filled = 0;
         std::size_t total = 0;
         const std::size_t limit = writable();
@@ -380,11 +381,11 @@ private:
     }
 
     // Plaintext whose records the output queue can hold now (at most max_write_chunk): a record
-    // carries at most 16384 bytes of plaintext and adds at most 5 + 256 bytes to it.
+    // carries at most max_message_size bytes of plaintext and adds at most max_message_expansion.
     std::size_t writable() noexcept {
         auto& output = buffers_.output();
-        constexpr std::size_t record = 16384;
-        constexpr std::size_t expansion = 5 + 256;
+        constexpr std::size_t record = Provider::max_message_size;
+        constexpr std::size_t expansion = Provider::max_message_expansion;
         const std::size_t free = output.max_size() - output.size();
         const std::size_t rest = free % (record + expansion);
         const std::size_t fits =
@@ -401,30 +402,21 @@ private:
 
     // Reads from the transport into the input, at least one byte; the end of stream classified.
     std::error_code receive(std::size_t missing) noexcept {
-        auto& input = buffers_.input();
-        const std::size_t want = std::max<std::size_t>(missing, 1);
-        const auto room = input.prepare(want);
-        if (room.size() < want) {
-            const auto ec = prepare_failure(input, want);
-            if (ec == errc::token_too_large && !error_) {
-                // The record is too large for this policy: the peer is owed an alert.
-                provider_.reject_record(buffers_, ec);
-                error_ = ec;
-                write_alert();
-            }
-            return fail(ec);
-        }
-        const io_result got = transport_.read_some(room);
-        if (no_progress(got)) {
+        const io_result got = detail::read_into_queue(transport_, buffers_.input(), missing);
+        if (got.error == errc::would_block) {
             idle();
-            return errc::would_block;
+            return got.error;
+        }
+        if (got.error == errc::token_too_large && !error_) {
+            // The peer's record can never fit this policy: the peer is owed an alert.
+            provider_.reject_record(buffers_, got.error);
+            error_ = got.error;
+            write_alert();
         }
         if (got.error == errc::end_of_stream)
-            return fail(input.size() == 0 ? errc::truncated : errc::truncated_mid_record);
-        if (got.error)
-            return fail(got.error);
-        input.commit(got.bytes);
-        return {};
+            return fail(buffers_.input().size() == 0 ? errc::truncated
+                                                     : errc::truncated_mid_record);
+        return got.error ? fail(got.error) : std::error_code();
     }
 
     // Nothing to read for now, between records: the memory that waiting needs none of goes back

@@ -17,13 +17,14 @@
 #include "secctx/metrics.hpp"
 #include "secctx/role.hpp"
 #include "secctx/step_result.hpp"
-#include "secctx/tls/detail/record_framing.hpp"
 #include "secctx/tls/provider.hpp"
+#include "secctx/transport/detail/read_into_queue.hpp"
 #include "secctx/transport/detail/write_queued.hpp"
 #include "secctx/transport/transport.hpp"
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -64,71 +65,31 @@ public:
         return {};
     }
 
+    // The source document's loop, one step at a time. Each phase returns the step_result that ends
+    // this call, or nothing to go on with the phase it moved to.
     step_result step() noexcept {
         if (phase_ == phase::start)
             begin();
-        auto& input = buffers_.input();
-        auto& output = buffers_.output();
         for (;;) {
+            std::optional<step_result> stop;
             switch (phase_) {
-            case phase::call_provider: // seed steps 1-2: Initialize/AcceptSecurityContext
-                if (expired())
-                    return fail(errc::timed_out);
-                metrics_.computing_begin(input.data());
-                last_ = role_.provider().handshake(buffers_);
-                metrics_.computing_end(output.data());
-                if (last_.status == provider_status::error)
-                    return fail(last_.error);
-                if (output.size() != 0 && count_flight(direction::sent))
-                    return fail(errc::too_many_flights);
-                phase_ = phase::send;
+            case phase::call_provider: // steps 1-2: Initialize/AcceptSecurityContext
+                stop = call_provider();
                 break;
-            case phase::send: // seed step 3: send the token
-                if (const auto ec = write_pending())
-                    return ec == errc::would_block ? result(step_status::want_write) : fail(ec);
-                if (last_.status == provider_status::ok) {
-                    phase_ = phase::done;
-                    output.release();
-                    input.release(); // kept if bytes for the application wait in it
-                    break;
-                }
-                phase_ = phase::receive;
+            case phase::send: // step 3: send the token; SEC_E_OK ends the loop
+                stop = send_token();
                 break;
-            case phase::receive: { // seed step 4: wait for the peer's token, or the rest of it
-                if (expired())
-                    return fail(errc::timed_out);
-                const auto room = input.prepare(last_.missing_bytes);
-                if (room.size() < last_.missing_bytes)
-                    return refuse(prepare_failure(input, last_.missing_bytes));
-                const io_result got = transport_.read_some(room);
-                if (no_progress(got)) {
-                    metrics_.waiting_begin();
-                    return result(step_status::want_read);
-                }
-                if (got.error)
-                    return fail(got.error == errc::end_of_stream
-                                    ? make_error_code(errc::peer_closed_during_handshake)
-                                    : got.error);
-                metrics_.waiting_end();
-                input.commit(got.bytes);
-                if (const auto ec = received(got.bytes))
-                    return fail(ec);
-                // An incomplete record needs its missing bytes before the provider can use it:
-                // until then the input holds part of a record (SEC_E_INCOMPLETE_MESSAGE).
-                if (got.bytes < last_.missing_bytes) {
-                    last_.missing_bytes -= got.bytes;
-                    last_.status = provider_status::incomplete_message;
-                } else {
-                    phase_ = phase::call_provider;
-                }
+            case phase::receive: // step 4: wait for the peer's token, or the rest of it
+                stop = receive_token();
                 break;
-            }
             case phase::done:
                 return result(step_status::done);
             case phase::failed:
             case phase::start:
                 return result(step_status::failed);
             }
+            if (stop)
+                return *stop;
         }
     }
 
@@ -194,7 +155,63 @@ private:
         // application already fed it some.
         const bool speak = Role::kind == role_kind::client || buffers_.input().size() != 0;
         phase_ = speak ? phase::call_provider : phase::receive;
-        last_.missing_bytes = tls::detail::record_header_size;
+        last_.missing_bytes = provider_type::token_header_size;
+    }
+
+    std::optional<step_result> call_provider() noexcept {
+        if (expired())
+            return fail(errc::timed_out);
+        metrics_.computing_begin(buffers_.input().data());
+        last_ = role_.provider().handshake(buffers_);
+        metrics_.computing_end(buffers_.output().data());
+        if (last_.status == provider_status::error)
+            return fail(last_.error);
+        if (buffers_.output().size() != 0 && count_flight(direction::sent))
+            return fail(errc::too_many_flights);
+        phase_ = phase::send;
+        return std::nullopt;
+    }
+
+    std::optional<step_result> send_token() noexcept {
+        if (const auto ec = write_pending())
+            return ec == errc::would_block ? result(step_status::want_write) : fail(ec);
+        if (last_.status != provider_status::ok) {
+            phase_ = phase::receive;
+            return std::nullopt;
+        }
+        phase_ = phase::done;
+        buffers_.output().release();
+        buffers_.input().release(); // kept if bytes for the application wait in it
+        return std::nullopt;
+    }
+
+    std::optional<step_result> receive_token() noexcept {
+        if (expired())
+            return fail(errc::timed_out);
+        const io_result got =
+            detail::read_into_queue(transport_, buffers_.input(), last_.missing_bytes);
+        if (got.error == errc::would_block) {
+            metrics_.waiting_begin();
+            return result(step_status::want_read);
+        }
+        if (got.error == errc::token_too_large)
+            return refuse(got.error);
+        if (got.error == errc::end_of_stream)
+            return fail(errc::peer_closed_during_handshake);
+        if (got.error)
+            return fail(got.error);
+        metrics_.waiting_end();
+        if (const auto ec = received(got.bytes))
+            return fail(ec);
+        // An incomplete token needs its missing bytes before the provider can use it: until then
+        // the input holds part of one (SEC_E_INCOMPLETE_MESSAGE).
+        if (got.bytes < last_.missing_bytes) {
+            last_.missing_bytes -= got.bytes;
+            last_.status = provider_status::incomplete_message;
+        } else {
+            phase_ = phase::call_provider;
+        }
+        return std::nullopt;
     }
 
     bool expired() const noexcept {
@@ -248,11 +265,9 @@ private:
         return result(step_status::failed);
     }
 
-    // The input cannot take the peer's record: too large for the policy (the provider owes the
-    // peer an alert), or out of memory (a local condition the peer is not told about).
+    // The input can never take the peer's token: the provider owes the peer an alert.
     step_result refuse(std::error_code ec) noexcept {
-        if (ec == errc::token_too_large)
-            last_ = role_.provider().reject_record(buffers_, ec);
+        last_ = role_.provider().reject_record(buffers_, ec);
         return fail(ec);
     }
 

@@ -13,7 +13,7 @@
 // out through recorder(), so a policy may keep whatever else it records in itself.
 #pragma once
 
-#include "secctx/tls/detail/record_framing.hpp"
+#include "secctx/tls/record_framing.hpp"
 
 #include <chrono>
 #include <concepts>
@@ -60,13 +60,13 @@ struct no_metrics {
 class record_metrics {
 public:
     void computing_begin(std::span<const std::byte> input) noexcept {
-        timings_.hello_retry |= tls::detail::starts_with_hello_retry_request(input);
+        timings_.hello_retry |= tls::starts_with_hello_retry_request(input);
         computing_since_ = std::chrono::steady_clock::now();
     }
 
     void computing_end(std::span<const std::byte> output) noexcept {
         timings_.computing += std::chrono::steady_clock::now() - computing_since_;
-        timings_.hello_retry |= tls::detail::starts_with_hello_retry_request(output);
+        timings_.hello_retry |= tls::starts_with_hello_retry_request(output);
     }
 
     void waiting_begin() noexcept {

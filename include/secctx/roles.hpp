@@ -1,15 +1,15 @@
 // The two roles of the source document: the client initializes the context and speaks first; the
-// server accepts it and waits for the client's token. Each owns the provider it configures.
+// server accepts it and waits for the client's token. Each owns the provider it configures; the
+// provider is always named (an engine's header gives the aliases: openssl::client, ...).
 #pragma once
 
 #include "secctx/role.hpp"
-#include "secctx/tls/default_provider.hpp"
 
 #include <string_view>
 
 namespace secctx {
 
-template <class Provider = default_provider>
+template <class Provider>
 class basic_client {
 public:
     using provider_type = Provider;
@@ -27,7 +27,7 @@ private:
     Provider provider_;
 };
 
-template <class Provider = default_provider>
+template <class Provider>
 class basic_server {
 public:
     using provider_type = Provider;
@@ -42,10 +42,5 @@ public:
 private:
     Provider provider_;
 };
-
-using client = basic_client<>;
-using server = basic_server<>;
-
-static_assert(role<client> && role<server>);
 
 } // namespace secctx

@@ -1,4 +1,4 @@
-// Everything in one include.
+// Everything in one include, with the default engine (default_engine.hpp).
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
@@ -7,6 +7,7 @@
 #include "secctx/buffer/fixed.hpp"
 #include "secctx/buffer/pooled.hpp"
 #include "secctx/channel.hpp"
+#include "secctx/default_engine.hpp"
 #include "secctx/error.hpp"
 #include "secctx/handshake.hpp"
 #include "secctx/limits.hpp"
@@ -15,8 +16,6 @@
 #include "secctx/roles.hpp"
 #include "secctx/step_result.hpp"
 #include "secctx/tls/config.hpp"
-#include "secctx/tls/default_provider.hpp"
-#include "secctx/tls/openssl/throwaway_ca.hpp"
 #include "secctx/tls/provider.hpp"
 #include "secctx/transport/memory.hpp"
 #include "secctx/transport/transport.hpp"

@@ -50,11 +50,17 @@ struct tls_config {
     std::vector<std::string> alpn;
     tls_version min_version = tls_version::tls1_2;
     tls_version max_version = tls_version::tls1_3;
-    // Engine-specific lists; empty keeps the engine's secure defaults. For OpenSSL: a cipher list
-    // for TLS 1.2, a ciphersuite list for TLS 1.3, and a group list ("X25519:P-256").
-    std::string tls12_ciphers;
-    std::string tls13_ciphersuites;
-    std::string groups;
+    // Allow-lists, most preferred first, in the IANA registries' names, which every engine
+    // translates to its own (case is ignored); empty keeps the engine's secure defaults. An unknown
+    // name is invalid_configuration, naming it.
+    //   groups:              "x25519", "secp256r1", "secp384r1", "secp521r1", "x448",
+    //                        "ffdhe2048" ... "ffdhe8192"
+    //   tls13_cipher_suites: "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+    //                        "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_CCM_SHA256"
+    //   tls12_cipher_suites: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", ... (RFC names)
+    std::vector<std::string> groups;
+    std::vector<std::string> tls13_cipher_suites;
+    std::vector<std::string> tls12_cipher_suites;
     // Receives the secrets of every connection made with these credentials as NSS key log lines
     // (the SSLKEYLOGFILE format Wireshark reads, without the newline), for debugging. Off when
     // empty. Anyone who gets the lines can decrypt the traffic: never turn it on in production.

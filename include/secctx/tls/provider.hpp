@@ -1,12 +1,19 @@
 // The provider policy: the security package (Schannel's role in SSPI). It owns the partial and
-// then the established context, consumes the peer's token bytes and produces ours. OpenSSL is the
-// default engine (secctx/tls/openssl/provider.hpp); nothing outside an engine's own headers names
-// the engine's types.
+// then the established context, consumes the peer's token bytes and produces ours. The loop
+// (handshake.hpp, channel.hpp) knows only this file: how tokens are framed is the provider's
+// decision, and no engine's header is reachable from the core. The engines secctx ships are in
+// secctx/openssl.hpp and secctx/gnutls.hpp; docs/engines.md shows how to write another.
 //
-// Requirements, for a provider p (const cp) and a buffer policy b:
+// Requirements, for a provider type P, a provider p (const cp) and a buffer policy b:
+//   P(creds, kind, server_name) and P(creds, kind), noexcept, where creds is a
+//       const P::credentials_type& (AcquireCredentialsHandle's result, shared by connections):
+//       the constructors basic_client and basic_server call (roles.hpp). A failure to set up is
+//       kept and returned by the first handshake().
+//   P::token_header_size: the bytes that tell how long the peer's first token is (a TLS record
+//       header, 5); the loop reads at least these before the first call of a server.
 //   p.handshake(b) -> provider_result, noexcept. One InitializeSecurityContext /
-//       AcceptSecurityContext call. Reads whole TLS records from the front of b.input() and
-//       consume()s exactly the bytes the engine processed; a trailing incomplete record and any
+//       AcceptSecurityContext call. Reads whole tokens (TLS records) from the front of b.input()
+//       and consume()s exactly the bytes the engine processed; a trailing incomplete record and any
 //       surplus stay in b.input(), untouched. Appends the token to send (whole records) to
 //       b.output(). Returns:
 //         ok                 the context is established; what is left in b.input() is application
@@ -69,7 +76,10 @@ struct decrypt_result {
 
 template <class P, class B>
 concept security_provider =
-    buffer_policy<B> && requires(P& p, const P& cp, B& b, std::error_code ec) {
+    buffer_policy<B> && std::movable<P> &&
+    requires(P& p, const P& cp, B& b, std::error_code ec) {
+    typename P::credentials_type;
+    { P::token_header_size } -> std::convertible_to<std::size_t>;
     { p.handshake(b) } noexcept -> std::same_as<provider_result>;
     { p.abandon(ec) } noexcept;
     { p.reject_record(b, ec) } noexcept -> std::same_as<provider_result>;
@@ -83,6 +93,8 @@ concept security_provider =
 
 // What the secure channel needs on top of the handshake (EncryptMessage, DecryptMessage,
 // ApplyControlToken), for a provider p (const cp) whose handshake is done, and buffers b:
+//   P::max_message_size: the most plaintext one protected message (record) carries (16384);
+//   P::max_message_expansion: the most protection adds to one message, framing included.
 //   p.encrypt(plaintext, b) -> provider_result: all of `plaintext` becomes records appended to
 //       b.output() (at most 16 KiB of plaintext per record); ok or error.
 //   p.decrypt(b, into) -> decrypt_result: plaintext from the whole records at the front of
@@ -104,6 +116,8 @@ concept record_protection =
     security_provider<P, B> &&
     requires(P& p, const P& cp, B& b, std::span<const std::byte> plaintext,
              std::span<std::byte> into, bool request_peer) {
+    { P::max_message_size } -> std::convertible_to<std::size_t>;
+    { P::max_message_expansion } -> std::convertible_to<std::size_t>;
     { p.encrypt(plaintext, b) } noexcept -> std::same_as<provider_result>;
     { p.decrypt(b, into) } noexcept -> std::same_as<decrypt_result>;
     { p.close(b) } noexcept -> std::same_as<provider_result>;

@@ -7,11 +7,13 @@
 #include "secctx/role.hpp"
 #include "secctx/tls/config.hpp"
 #include "secctx/tls/openssl/detail/handles.hpp"
+#include "secctx/tls/openssl/detail/names.hpp"
+#include "secctx/tls/openssl/detail/pem.hpp"
 #include "secctx/tls/openssl/detail/session_cache.hpp"
 #include "secctx/tls/openssl/detail/ticket_keys.hpp"
+#include "secctx/tls/openssl/detail/trust.hpp"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -154,16 +156,17 @@ private:
             return made;
         }
         if (!SSL_CTX_set_min_proto_version(ctx, to_openssl(config.min_version)) ||
-            !SSL_CTX_set_max_proto_version(ctx, to_openssl(config.max_version)) ||
-            (!config.tls12_ciphers.empty() &&
-             !SSL_CTX_set_cipher_list(ctx, config.tls12_ciphers.c_str())) ||
-            (!config.tls13_ciphersuites.empty() &&
-             !SSL_CTX_set_ciphersuites(ctx, config.tls13_ciphersuites.c_str())) ||
-            (!config.groups.empty() && !SSL_CTX_set1_groups_list(ctx, config.groups.c_str()))) {
+            !SSL_CTX_set_max_proto_version(ctx, to_openssl(config.max_version))) {
             ec = errc::invalid_configuration;
             return made;
         }
-        if (!load_identity(ctx, config) || !load_trust(ctx, config.trust, kind)) {
+        if (const auto unknown = set_lists(ctx, config); !unknown.empty()) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = "unknown or unsupported name in a cipher suite or group list: " + unknown;
+            return made;
+        }
+        if (!detail::load_identity(ctx, config) || !detail::load_trust(ctx, config.trust, kind)) {
             ec = errc::invalid_credentials;
             return made;
         }
@@ -187,6 +190,33 @@ private:
         }
         made.state_ = std::move(s);
         return made;
+    }
+
+    // The engine-neutral lists in OpenSSL's syntax. Returns the first name it cannot use.
+    static std::string set_lists(SSL_CTX* ctx, const tls_config& config) {
+        std::string list;
+        std::string unknown;
+        if (!config.tls12_cipher_suites.empty()) {
+            if (!detail::translate_list(config.tls12_cipher_suites, detail::tls12_suite_name, list,
+                                        unknown))
+                return unknown;
+            if (SSL_CTX_set_cipher_list(ctx, list.c_str()) != 1)
+                return config.tls12_cipher_suites.front();
+        }
+        if (!config.tls13_cipher_suites.empty()) {
+            if (!detail::translate_list(config.tls13_cipher_suites, detail::tls13_suite_name, list,
+                                        unknown))
+                return unknown;
+            if (SSL_CTX_set_ciphersuites(ctx, list.c_str()) != 1)
+                return config.tls13_cipher_suites.front();
+        }
+        if (!config.groups.empty()) {
+            if (!detail::translate_list(config.groups, detail::group_name, list, unknown))
+                return unknown;
+            if (SSL_CTX_set1_groups_list(ctx, list.c_str()) != 1)
+                return config.groups.front();
+        }
+        return {};
     }
 
     std::error_code configure_client(const client_config& config) {
@@ -354,112 +384,6 @@ private:
             return SSL_TLSEXT_ERR_OK;
         }
         return s.proceed_without_common_alpn ? SSL_TLSEXT_ERR_NOACK : SSL_TLSEXT_ERR_ALERT_FATAL;
-    }
-
-    static detail::bio_ptr memory_bio(const std::string& text) {
-        return detail::bio_ptr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-    }
-
-    // OpenSSL's default for an encrypted PEM block asks the terminal for its password, which
-    // would stop a server that starts without one; this one gives the configured password or
-    // none, so the block fails to load. `password` is the std::string, or null for none.
-    static int pem_password(char* buffer, int size, int /*writing*/, void* password) {
-        if (password == nullptr)
-            return 0;
-        const auto& text = *static_cast<const std::string*>(password);
-        if (text.size() > static_cast<std::size_t>(size))
-            return 0;
-        std::copy_n(text.data(), text.size(), buffer); // counted: OpenSSL needs no NUL
-        return static_cast<int>(text.size());
-    }
-
-    // After reading PEM blocks until one fails: true if that was the end of the text (no start
-    // line), false if a damaged block stopped it, which must not silently shorten a chain or a
-    // bundle (its reason stays for the detail).
-    static bool read_to_the_end() noexcept {
-        const unsigned long last = ERR_peek_last_error();
-        if (last != 0 &&
-            (ERR_GET_LIB(last) != ERR_LIB_PEM || ERR_GET_REASON(last) != PEM_R_NO_START_LINE))
-            return false;
-        ERR_clear_error();
-        return true;
-    }
-
-    static bool load_identity(SSL_CTX* ctx, const tls_config& config) {
-        // Set for good, so that nothing OpenSSL reads for this context later prompts either;
-        // the password itself is lent only while the identity loads.
-        SSL_CTX_set_default_passwd_cb(ctx, pem_password);
-        SSL_CTX_set_default_passwd_cb_userdata(
-            ctx, const_cast<std::string*>(&config.private_key_password));
-        const bool loaded = load_certificate_and_key(ctx, config);
-        SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
-        return loaded;
-    }
-
-    static bool load_certificate_and_key(SSL_CTX* ctx, const tls_config& config) {
-        if (config.certificate_chain.empty() != config.private_key.empty())
-            return false;
-        if (config.certificate_chain.empty())
-            return true;
-        if (config.certificate_chain.where == pem_source::kind::file) {
-            if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate_chain.value.c_str()) !=
-                1)
-                return false;
-        } else {
-            auto bio = memory_bio(config.certificate_chain.value);
-            detail::x509_ptr leaf(PEM_read_bio_X509(bio.get(), nullptr, pem_password, nullptr));
-            if (!leaf || SSL_CTX_use_certificate(ctx, leaf.get()) != 1)
-                return false;
-            while (X509* next = PEM_read_bio_X509(bio.get(), nullptr, pem_password, nullptr)) {
-                if (SSL_CTX_add0_chain_cert(ctx, next) != 1) {
-                    X509_free(next);
-                    return false;
-                }
-            }
-            if (!read_to_the_end())
-                return false;
-        }
-        if (config.private_key.where == pem_source::kind::file) {
-            if (SSL_CTX_use_PrivateKey_file(ctx, config.private_key.value.c_str(),
-                                            SSL_FILETYPE_PEM) != 1)
-                return false;
-        } else {
-            auto bio = memory_bio(config.private_key.value);
-            // The password the file loader gets from the context, lent by load_identity().
-            detail::evp_pkey_ptr key(PEM_read_bio_PrivateKey(
-                bio.get(), nullptr, pem_password, SSL_CTX_get_default_passwd_cb_userdata(ctx)));
-            if (!key || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1)
-                return false;
-        }
-        return SSL_CTX_check_private_key(ctx) == 1;
-    }
-
-    static bool load_trust(SSL_CTX* ctx, const trust_anchors& trust, role_kind kind) {
-        if (trust.empty() && kind == role_kind::client)
-            return SSL_CTX_set_default_verify_paths(ctx) == 1;
-        if (trust.system_store && SSL_CTX_set_default_verify_paths(ctx) != 1)
-            return false;
-        if (!trust.directory.empty() &&
-            SSL_CTX_load_verify_locations(ctx, nullptr, trust.directory.c_str()) != 1)
-            return false;
-        if (trust.certificates.where == pem_source::kind::file)
-            return SSL_CTX_load_verify_locations(ctx, trust.certificates.value.c_str(), nullptr) ==
-                   1;
-        if (trust.certificates.where == pem_source::kind::memory) {
-            auto bio = memory_bio(trust.certificates.value);
-            X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-            int added = 0;
-            while (
-                detail::x509_ptr ca{PEM_read_bio_X509(bio.get(), nullptr, pem_password, nullptr)}) {
-                if (X509_STORE_add_cert(store, ca.get()) != 1)
-                    return false;
-                ++added;
-            }
-            if (added == 0)
-                return false; // PEM's own reason ("no start line") stays for the detail
-            return read_to_the_end();
-        }
-        return true;
     }
 
     std::shared_ptr<state> state_;

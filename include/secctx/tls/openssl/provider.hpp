@@ -4,11 +4,12 @@
 
 #include "secctx/buffer/buffer_policy.hpp"
 #include "secctx/role.hpp"
-#include "secctx/tls/detail/record_framing.hpp"
 #include "secctx/tls/openssl/credentials.hpp"
+#include "secctx/tls/openssl/detail/alerts.hpp"
 #include "secctx/tls/openssl/detail/bio.hpp"
 #include "secctx/tls/openssl/detail/error_mapping.hpp"
 #include "secctx/tls/provider.hpp"
+#include "secctx/tls/record_framing.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -26,6 +27,9 @@ namespace secctx::openssl {
 class provider {
 public:
     using credentials_type = credentials;
+    static constexpr std::size_t token_header_size = tls::record_header_size;
+    static constexpr std::size_t max_message_size = tls::max_plaintext_size;
+    static constexpr std::size_t max_message_expansion = tls::max_record_expansion;
 
     // For a client, `server_name` is sent as SNI (unless it is an IP address) and the server's
     // certificate is verified against it; it is required when the credentials verify the peer.
@@ -69,7 +73,7 @@ public:
     provider_result handshake(Buffers& buffers) noexcept {
         if (!ssl_)
             return {provider_status::error, 0, error_};
-        const auto scan = tls::detail::scan_records(buffers.input().data());
+        const auto scan = tls::scan_records(buffers.input().data());
         if (scan.whole == 0 && buffers.input().size() != 0)
             return need_input(buffers, scan);
         const auto [rc, write_error] =
@@ -85,14 +89,9 @@ public:
     provider_result reject_record(Buffers& buffers, std::error_code ec) noexcept {
         if (!ssl_)
             return {provider_status::error, 0, error_};
-        // The engine is shown a record header whose length is beyond any it accepts: it answers
-        // with its own record_overflow alert, in plaintext or under the keys in use, which only
-        // it can protect. The type (application data) passes its checks in every state.
-        static constexpr std::byte oversized_header[tls::detail::record_header_size] = {
-            std::byte{0x17}, std::byte{0x03}, std::byte{0x03}, std::byte{0xff}, std::byte{0xff}};
         std::byte peeked{};
         std::size_t read = 0;
-        engine_call(buffers, oversized_header,
+        engine_call(buffers, detail::oversized_record_header,
                     [&] { return SSL_peek_ex(ssl_.get(), &peeked, 1, &read); });
         ERR_clear_error();
         abandon(ec);
@@ -130,7 +129,7 @@ public:
                 closed_by_peer_ ? provider_status::context_expired : provider_status::ok, 0, 0, {}};
         for (;;) {
             // A window of whole records, not all of a large input, is handed over per call.
-            const auto scan = tls::detail::scan_records(buffers.input().data(), decrypt_window);
+            const auto scan = tls::scan_records(buffers.input().data(), decrypt_window);
             // Nothing to read and nothing decrypted waiting: the engine is not even called (with
             // released buffers, a call would set up its read buffer only to free it again).
             if (scan.whole == 0 && SSL_pending(ssl_.get()) == 0) {
@@ -143,7 +142,7 @@ public:
                 buffers, scan.whole,
                 [&] { return SSL_read_ex(ssl_.get(), into.data(), into.size(), &read); },
                 [&](std::span<const std::byte> taken) {
-                    handshake_record_read = tls::detail::has_handshake_header(taken);
+                    handshake_record_read = tls::has_handshake_header(taken);
                 });
             // TLS 1.2 has no handshake message after the handshake but renegotiation; OpenSSL
             // answered it with a no_renegotiation alert, and secctx ends the connection. Only
@@ -162,7 +161,7 @@ public:
             }
             // The window held only post-handshake messages and more whole records wait.
             if (reason == SSL_ERROR_WANT_READ && !write_error &&
-                tls::detail::scan_records(buffers.input().data(), 1).whole != 0)
+                tls::scan_records(buffers.input().data(), 1).whole != 0)
                 continue;
             const auto r = after_failed_call(buffers, rc, write_error);
             return {r.status, 0, r.missing_bytes, r.error};
@@ -221,7 +220,7 @@ public:
             return {provider_status::context_expired, 0, {}};
         if (SSL_pending(ssl_.get()) != 0 || SSL_version(ssl_.get()) < TLS1_3_VERSION)
             return {provider_status::ok, 0, {}};
-        const auto scan = tls::detail::scan_records(buffers.input().data());
+        const auto scan = tls::scan_records(buffers.input().data());
         if (scan.whole == 0)
             return need_input(buffers, scan);
         std::byte peeked{};
@@ -288,7 +287,7 @@ public:
 
     std::string_view cipher() const noexcept {
         const SSL_CIPHER* c = ssl_ ? SSL_get_current_cipher(ssl_.get()) : nullptr;
-        return c != nullptr ? std::string_view(SSL_CIPHER_get_name(c)) : std::string_view();
+        return c != nullptr ? std::string_view(SSL_CIPHER_standard_name(c)) : std::string_view();
     }
 
     std::string_view alpn() const noexcept {
@@ -378,16 +377,7 @@ private:
     // plaintext alerts until the client's first encrypted record).
     template <buffer_policy Buffers>
     provider_result refuse_flight(Buffers& buffers) noexcept {
-        static constexpr std::byte internal_error_alert[] = {
-            std::byte{0x15}, std::byte{0x03}, std::byte{0x03}, std::byte{0x00},
-            std::byte{0x02}, std::byte{0x02}, std::byte{80}};
-        auto& output = buffers.output();
-        output.consume(output.size());
-        const auto room = output.prepare(sizeof internal_error_alert);
-        if (room.size() >= sizeof internal_error_alert) {
-            std::memcpy(room.data(), internal_error_alert, sizeof internal_error_alert);
-            output.commit(sizeof internal_error_alert);
-        }
+        tls::replace_with_plaintext_alert(buffers.output(), tls::alert_description::internal_error);
         return fail(SSL_ERROR_SSL, errc::token_too_large);
     }
 
@@ -397,7 +387,7 @@ private:
                                       std::error_code write_error) noexcept {
         const int reason = SSL_get_error(ssl_.get(), rc);
         if (reason == SSL_ERROR_WANT_READ && !write_error)
-            return need_input(buffers, tls::detail::scan_records(buffers.input().data()));
+            return need_input(buffers, tls::scan_records(buffers.input().data()));
         return fail(reason, write_error);
     }
 
@@ -405,9 +395,9 @@ private:
     // record, or nothing ever (a header no TLS peer sends).
     // `scan` is of what is left in the input.
     template <buffer_policy Buffers>
-    provider_result need_input(Buffers& buffers, const tls::detail::record_scan& scan) noexcept {
+    provider_result need_input(Buffers& buffers, const tls::record_scan& scan) noexcept {
         if (buffers.input().size() == 0)
-            return {provider_status::continue_needed, tls::detail::record_header_size, {}};
+            return {provider_status::continue_needed, tls::record_header_size, {}};
         if (scan.not_tls && scan.whole == 0) {
             // Whatever the engine just wrote is a flight for a peer that is not one, not an
             // alert: it must not go out.
@@ -420,26 +410,8 @@ private:
     }
 
     provider_result fail(int reason, std::error_code write_error) noexcept {
-        // Without verification OpenSSL still records what it found wrong with the chain; it
-        // explains nothing then, and must not be blamed in the error detail.
-        if (SSL_get_verify_mode(ssl_.get()) != SSL_VERIFY_NONE)
-            verify_result_ = SSL_get_verify_result(ssl_.get());
-        // The first SSL-library error is the cause; later entries are consequences.
-        unsigned long first = 0;
-        while (const unsigned long packed = ERR_get_error()) {
-            if (first == 0)
-                first = packed;
-            if (engine_error_ == 0 && ERR_GET_LIB(packed) == ERR_LIB_SSL)
-                engine_error_ = packed;
-        }
-        if (engine_error_ == 0)
-            engine_error_ = first;
-        if (write_error)
-            error_ = write_error;
-        else if (reason == SSL_ERROR_ZERO_RETURN)
-            error_ = errc::peer_closed_during_handshake;
-        else
-            error_ = detail::map_error(engine_error_, verify_result_);
+        error_ = detail::classify_failure(ssl_.get(), reason, write_error, engine_error_,
+                                          verify_result_);
         ssl_.reset(); // DeleteSecurityContext: nothing of the partial context survives.
         return {provider_status::error, 0, error_};
     }
@@ -450,7 +422,7 @@ private:
     unsigned long engine_error_ = 0;
     // Four full records: enough for any read, small enough never to walk a large input twice.
     static constexpr std::size_t decrypt_window =
-        4 * (tls::detail::record_header_size + 16384 + 256);
+        4 * (tls::max_plaintext_size + tls::max_record_expansion);
 
     long verify_result_ = X509_V_OK;
     bool closed_by_peer_ = false;

@@ -4,6 +4,7 @@
 // dies with the object. Throws std::runtime_error when OpenSSL fails (it is not a hot path).
 #pragma once
 
+#include "secctx/tls/certificate_request.hpp"
 #include "secctx/tls/openssl/detail/handles.hpp"
 
 #include <openssl/bn.h>
@@ -16,26 +17,8 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
-namespace secctx {
-
-enum class key_type { ecdsa_p256, rsa_2048 };
-
-struct certificate_request {
-    std::string common_name = "localhost";
-    std::vector<std::string> dns_names = {"localhost"};
-    std::vector<std::string> ip_addresses = {"127.0.0.1", "::1"};
-    key_type key = key_type::ecdsa_p256;
-    // Validity, relative to now: the default is valid from an hour ago for a day.
-    std::chrono::seconds valid_from = -std::chrono::hours(1);
-    std::chrono::seconds valid_until = std::chrono::hours(24);
-};
-
-struct issued_certificate {
-    std::string certificate_pem; // the leaf; the CA is the peer's trust anchor, not sent
-    std::string private_key_pem;
-};
+namespace secctx::openssl {
 
 class throwaway_ca {
 public:
@@ -162,4 +145,4 @@ private:
     std::string certificate_pem_;
 };
 
-} // namespace secctx
+} // namespace secctx::openssl

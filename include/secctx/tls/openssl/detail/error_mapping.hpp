@@ -1,4 +1,5 @@
-// From OpenSSL's packed error and certificate verification result to the secctx error a user can
+// The one place that classifies what OpenSSL reports: from a failed call's SSL_get_error reason,
+// its packed error queue and the certificate verification result to the secctx error a user can
 // act on. OpenSSL's own reason string stays available through provider::error_detail().
 #pragma once
 
@@ -100,6 +101,32 @@ inline errc map_error(unsigned long packed, long verify_result) noexcept {
     if (ERR_GET_LIB(packed) == ERR_LIB_SSL && ERR_GET_RFLAGS(packed) == 0)
         return map_ssl_reason(ERR_GET_REASON(packed), verify_result);
     return errc::protocol_error;
+}
+
+// After a failed engine call on `ssl`: drains the thread's error queue into `engine_error` (the
+// first SSL-library error is the cause; later entries are its consequences), keeps the
+// verification result when the peer was verified, and classifies. `write_error`, when set, is
+// why the output could not take the engine's bytes, and wins.
+inline std::error_code classify_failure(const SSL* ssl, int reason, std::error_code write_error,
+                                        unsigned long& engine_error, long& verify_result) noexcept {
+    // Without verification OpenSSL still records what it found wrong with the chain; it explains
+    // nothing then, and must not be blamed in the error detail.
+    if (SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE)
+        verify_result = SSL_get_verify_result(ssl);
+    unsigned long first = 0;
+    while (const unsigned long packed = ERR_get_error()) {
+        if (first == 0)
+            first = packed;
+        if (engine_error == 0 && ERR_GET_LIB(packed) == ERR_LIB_SSL)
+            engine_error = packed;
+    }
+    if (engine_error == 0)
+        engine_error = first;
+    if (write_error)
+        return write_error;
+    if (reason == SSL_ERROR_ZERO_RETURN)
+        return errc::peer_closed_during_handshake;
+    return map_error(engine_error, verify_result);
 }
 
 } // namespace secctx::openssl::detail

@@ -1,17 +1,51 @@
-// TLS record framing, shared by every provider: find the whole records at the front of the input
-// so that only whole records reach the engine, and compute the exact number of bytes missing from
-// the first incomplete one (Schannel's SECBUFFER_MISSING).
+// TLS record framing, for TLS providers of any engine: find the whole records at the front of the
+// input so that only whole records reach the engine, and compute the exact number of bytes missing
+// from the first incomplete one (Schannel's SECBUFFER_MISSING). The loop itself knows nothing of
+// records: framing is the provider's decision (a provider's token_header_size and missing_bytes),
+// so a security package with other tokens fits the same loop.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
-namespace secctx::tls::detail {
+namespace secctx::tls {
 
 inline constexpr std::size_t record_header_size = 5;
+// RFC 8446 5.1: the most plaintext a record carries (2^14).
+inline constexpr std::size_t max_plaintext_size = 16384;
 // RFC 8446 5.2 / RFC 5246 6.2.3: the largest ciphertext a record may carry (2^14 + 2048).
-inline constexpr std::size_t max_record_body = 16384 + 2048;
+inline constexpr std::size_t max_record_body = max_plaintext_size + 2048;
+// What protection adds to a record's plaintext at most, header included, with any cipher either
+// engine negotiates (TLS 1.2 CBC: IV, MAC and up to 256 bytes of padding).
+inline constexpr std::size_t max_record_expansion = record_header_size + 256;
+
+// RFC 8446 6: the alert descriptions secctx itself sends.
+enum class alert_description : std::uint8_t {
+    record_overflow = 22,
+    internal_error = 80,
+};
+
+// Replaces what `output` holds with a fatal alert in a plaintext record, if it fits: a peer reads
+// it in any state as long as nothing protected has been sent to it yet. A provider's last resort
+// when the engine cannot make the alert, as when its own flight did not fit the output.
+template <class Queue>
+void replace_with_plaintext_alert(Queue& output, alert_description description) noexcept {
+    const std::byte alert[] = {std::byte{21},
+                               std::byte{3},
+                               std::byte{3},
+                               std::byte{0},
+                               std::byte{2},
+                               std::byte{2},
+                               static_cast<std::byte>(description)};
+    output.consume(output.size());
+    const auto room = output.prepare(sizeof alert);
+    if (room.size() < sizeof alert)
+        return;
+    std::memcpy(room.data(), alert, sizeof alert);
+    output.commit(sizeof alert);
+}
 
 enum class content_type : std::uint8_t {
     change_cipher_spec = 20,
@@ -79,10 +113,6 @@ inline record_scan scan_records(std::span<const std::byte> input,
     return scan;
 }
 
-} // namespace secctx::tls::detail
-
-namespace secctx::tls::detail {
-
 // Whether `taken`, bytes an engine read from a record boundary on, includes the header of a
 // handshake record (the body need not follow: an engine may reject a record by its header).
 inline bool has_handshake_header(std::span<const std::byte> taken) noexcept {
@@ -92,10 +122,6 @@ inline bool has_handshake_header(std::span<const std::byte> taken) noexcept {
             return true;
     return false;
 }
-
-} // namespace secctx::tls::detail
-
-namespace secctx::tls::detail {
 
 // RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello whose random is
 // SHA-256("HelloRetryRequest"). True when `records` starts with a plaintext record holding one.
@@ -115,4 +141,4 @@ inline bool starts_with_hello_retry_request(std::span<const std::byte> records) 
     return true;
 }
 
-} // namespace secctx::tls::detail
+} // namespace secctx::tls

@@ -1,0 +1,28 @@
+// What a throwaway_ca (of either engine) is asked for and what it issues: engine-neutral, so a
+// certificate made by one engine's CA loads into the other's credentials.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace secctx {
+
+enum class key_type { ecdsa_p256, rsa_2048 };
+
+struct certificate_request {
+    std::string common_name = "localhost";
+    std::vector<std::string> dns_names = {"localhost"};
+    std::vector<std::string> ip_addresses = {"127.0.0.1", "::1"};
+    key_type key = key_type::ecdsa_p256;
+    // Validity, relative to now: the default is valid from an hour ago for a day.
+    std::chrono::seconds valid_from = -std::chrono::hours(1);
+    std::chrono::seconds valid_until = std::chrono::hours(24);
+};
+
+struct issued_certificate {
+    std::string certificate_pem; // the leaf; the CA is the peer's trust anchor, not sent
+    std::string private_key_pem;
+};
+
+} // namespace secctx
