@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <span>
 
 namespace secctx::tls {
@@ -20,32 +19,6 @@ inline constexpr std::size_t max_record_body = max_plaintext_size + 2048;
 // What protection adds to a record's plaintext at most, header included, with any cipher either
 // engine negotiates (TLS 1.2 CBC: IV, MAC and up to 256 bytes of padding).
 inline constexpr std::size_t max_record_expansion = record_header_size + 256;
-
-// RFC 8446 6: the alert descriptions secctx itself sends.
-enum class alert_description : std::uint8_t {
-    record_overflow = 22,
-    internal_error = 80,
-};
-
-// Replaces what `output` holds with a fatal alert in a plaintext record, if it fits: a peer reads
-// it in any state as long as nothing protected has been sent to it yet. A provider's last resort
-// when the engine cannot make the alert, as when its own flight did not fit the output.
-template <class Queue>
-void replace_with_plaintext_alert(Queue& output, alert_description description) noexcept {
-    const std::byte alert[] = {std::byte{21},
-                               std::byte{3},
-                               std::byte{3},
-                               std::byte{0},
-                               std::byte{2},
-                               std::byte{2},
-                               static_cast<std::byte>(description)};
-    output.consume(output.size());
-    const auto room = output.prepare(sizeof alert);
-    if (room.size() < sizeof alert)
-        return;
-    std::memcpy(room.data(), alert, sizeof alert);
-    output.commit(sizeof alert);
-}
 
 enum class content_type : std::uint8_t {
     change_cipher_spec = 20,

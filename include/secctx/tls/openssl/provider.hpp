@@ -8,6 +8,7 @@
 #include "secctx/tls/openssl/detail/alerts.hpp"
 #include "secctx/tls/openssl/detail/bio.hpp"
 #include "secctx/tls/openssl/detail/error_mapping.hpp"
+#include "secctx/tls/alert.hpp"
 #include "secctx/tls/provider.hpp"
 #include "secctx/tls/record_framing.hpp"
 

@@ -4,10 +4,13 @@
 #pragma once
 
 #include "secctx/error.hpp"
+#include "secctx/tls/alert.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+
+#include <cstdint>
 
 namespace secctx::openssl::detail {
 
@@ -34,30 +37,10 @@ inline errc map_verify_result(long result) noexcept {
     }
 }
 
-// An alert the peer sent us, by its TLS description code.
-inline errc map_received_alert(int description) noexcept {
-    switch (description) {
-    case SSL_AD_PROTOCOL_VERSION:
-        return errc::no_shared_version;
-    case SSL_AD_NO_APPLICATION_PROTOCOL:
-        return errc::no_application_protocol;
-    case SSL_AD_CERTIFICATE_REQUIRED:
-        return errc::client_certificate_required;
-    case SSL_AD_BAD_CERTIFICATE:
-    case SSL_AD_UNSUPPORTED_CERTIFICATE:
-    case SSL_AD_CERTIFICATE_REVOKED:
-    case SSL_AD_CERTIFICATE_EXPIRED:
-    case SSL_AD_CERTIFICATE_UNKNOWN:
-    case SSL_AD_UNKNOWN_CA:
-        return errc::peer_rejected_certificate;
-    default:
-        return errc::peer_alert;
-    }
-}
-
 inline errc map_ssl_reason(int reason, long verify_result) noexcept {
     if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256)
-        return map_received_alert(reason - SSL_AD_REASON_OFFSET);
+        return tls::error_for_received_alert(
+            static_cast<std::uint8_t>(reason - SSL_AD_REASON_OFFSET));
     switch (reason) {
     case SSL_R_CERTIFICATE_VERIFY_FAILED:
         return map_verify_result(verify_result);

@@ -1,0 +1,261 @@
+// Credentials (AcquireCredentialsHandle) for the GnuTLS engine: one configuration, one set of
+// certificate credentials and one priority cache, shared by every handshake made with them. Copies
+// share the same state; it lives as long as any copy or any connection made from it.
+#pragma once
+
+#include "secctx/error.hpp"
+#include "secctx/role.hpp"
+#include "secctx/tls/config.hpp"
+#include "secctx/tls/gnutls/detail/handles.hpp"
+#include "secctx/tls/gnutls/detail/names.hpp"
+#include "secctx/tls/gnutls/detail/pem.hpp"
+#include "secctx/tls/gnutls/detail/server_sessions.hpp"
+#include "secctx/tls/gnutls/detail/session_cache.hpp"
+#include "secctx/tls/gnutls/detail/trust.hpp"
+
+#include <gnutls/gnutls.h>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace secctx::gnutls {
+
+class provider;
+
+class credentials {
+public:
+    // The ec overloads never throw for a bad configuration; `detail`, when given, receives
+    // GnuTLS's reason. The other overloads throw std::system_error carrying both.
+    static credentials client(const client_config& config, std::error_code& ec,
+                              std::string* detail = nullptr) {
+        credentials made = make(role_kind::client, config, ec, detail);
+        if (!ec)
+            made.configure_client(config);
+        return ec ? credentials() : made;
+    }
+
+    static credentials server(const server_config& config, std::error_code& ec,
+                              std::string* detail = nullptr) {
+        credentials made = make(role_kind::server, config, ec, detail);
+        if (!ec)
+            ec = made.configure_server(config, detail);
+        return ec ? credentials() : made;
+    }
+
+    static credentials client(const client_config& config) {
+        return or_throw([&](std::error_code& ec, std::string* d) { return client(config, ec, d); });
+    }
+
+    static credentials server(const server_config& config) {
+        return or_throw([&](std::error_code& ec, std::string* d) { return server(config, ec, d); });
+    }
+
+    credentials() = default;
+
+    explicit operator bool() const noexcept { return state_ != nullptr; }
+    // Empty credentials are a client's that verify: the secure reading of "nothing configured".
+    role_kind kind() const noexcept { return state_ ? state_->kind : role_kind::client; }
+    bool verifies_peer() const noexcept { return !state_ || state_->verify_peer; }
+    gnutls_certificate_credentials_t native_handle() const noexcept {
+        return state_ ? state_->certificates.get() : nullptr;
+    }
+
+    // For operators and tests: a fresh ticket master key from now on. GnuTLS holds one master key
+    // per connection, so tickets issued under the old one give a full handshake; GnuTLS's own
+    // rotation, every session lifetime, keeps the previous key's tickets good. Returns false,
+    // changing nothing, for credentials without tickets. Thread-safe.
+    bool rotate_ticket_keys() const noexcept {
+        return state_ && state_->tickets.started() && state_->tickets.rotate();
+    }
+
+private:
+    friend class provider;
+
+    struct state {
+        role_kind kind = role_kind::client;
+        bool verify_peer = true;
+        client_certificates verify_clients = client_certificates::none;
+        bool proceed_without_common_alpn = false;
+        unsigned session_lifetime = 0; // seconds, a server's
+        detail::certificate_credentials_ptr certificates;
+        detail::priority_ptr priority;
+        std::vector<std::string> alpn;
+        std::vector<gnutls_datum_t> alpn_datums; // into `alpn`
+        std::function<void(std::string_view)> key_log;
+        detail::session_cache sessions;               // a client's
+        detail::ticket_key tickets;                   // a server's
+        detail::server_session_cache server_sessions; // a server's
+    };
+
+    template <class F>
+    static credentials or_throw(F make_with) {
+        std::error_code ec;
+        std::string detail;
+        credentials made = make_with(ec, &detail);
+        if (ec && detail.empty())
+            throw std::system_error(ec);
+        if (ec)
+            throw std::system_error(ec, detail);
+        return made;
+    }
+
+    static void explain(std::string* detail, const std::string& why, int rc) {
+        if (detail == nullptr)
+            return;
+        *detail = why.empty() ? gnutls_strerror(rc) : why;
+        if (!why.empty() && rc < 0)
+            *detail += std::string(": ") + gnutls_strerror(rc);
+    }
+
+    static credentials make(role_kind kind, const tls_config& config, std::error_code& ec,
+                            std::string* detail) {
+        credentials made;
+        auto s = std::make_shared<state>();
+        s->kind = kind;
+        if (config.min_version > config.max_version) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = "min_version is above max_version";
+            return made;
+        }
+        std::string priority;
+        std::string unknown;
+        if (!detail::priority_string(config, priority, unknown)) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = "unknown or unsupported name in a cipher suite or group list: " + unknown;
+            return made;
+        }
+        gnutls_priority_t cache = nullptr;
+        const char* where = nullptr;
+        if (const int rc = gnutls_priority_init2(&cache, priority.c_str(), &where, 0); rc < 0) {
+            ec = errc::invalid_configuration;
+            explain(detail, "GnuTLS refused the priority string " + priority, rc);
+            return made;
+        }
+        s->priority.reset(cache);
+        gnutls_certificate_credentials_t certificates = nullptr;
+        if (gnutls_certificate_allocate_credentials(&certificates) < 0) {
+            ec = errc::out_of_memory;
+            return made;
+        }
+        s->certificates.reset(certificates);
+        std::string why;
+        if (const int rc = detail::load_identity(certificates, config, why); rc < 0) {
+            ec = rc == GNUTLS_E_INVALID_REQUEST && !why.empty() ? errc::invalid_configuration
+                                                                : errc::invalid_credentials;
+            explain(detail, why, rc);
+            return made;
+        }
+        if (const int rc = detail::load_trust(certificates, config.trust, kind); rc < 0) {
+            ec = errc::invalid_credentials;
+            explain(detail, "cannot load the trust anchors", rc);
+            return made;
+        }
+        std::size_t wire = 0;
+        for (const auto& name : config.alpn) {
+            if (name.empty() || name.size() > 255) {
+                ec = errc::invalid_configuration;
+                if (detail != nullptr)
+                    *detail = "an ALPN protocol name must be 1 to 255 bytes";
+                return made;
+            }
+            wire += 1 + name.size();
+        }
+        if (wire > 65535 - 2) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = "the ALPN protocol names must fit in 65,533 bytes, with a byte of "
+                          "length each";
+            return made;
+        }
+        s->alpn = config.alpn;
+        for (const auto& name : s->alpn)
+            s->alpn_datums.push_back(detail::borrow(name.data(), name.size()));
+        s->key_log = config.key_log;
+        made.state_ = std::move(s);
+        return made;
+    }
+
+    void configure_client(const client_config& config) {
+        state_->verify_peer = !config.dangerous_skip_verification;
+        state_->sessions.configure(config.resume_sessions, config.session_cache_size);
+    }
+
+    std::error_code configure_server(const server_config& config, std::string* detail) {
+        auto& s = *state_;
+        if (config.certificate_chain.empty() || config.private_key.empty()) {
+            if (detail != nullptr)
+                *detail = "a server needs a certificate chain and its private key";
+            return errc::invalid_configuration;
+        }
+        s.verify_clients = config.verify_clients;
+        s.verify_peer = config.verify_clients != client_certificates::none;
+        if (s.verify_peer && config.trust.empty()) {
+            if (detail != nullptr)
+                *detail = "verifying client certificates needs trust anchors";
+            return errc::invalid_configuration;
+        }
+        s.proceed_without_common_alpn = config.proceed_without_common_alpn;
+        if (config.session_lifetime <= std::chrono::seconds::zero() ||
+            config.session_lifetime > std::chrono::days(7)) {
+            if (detail != nullptr)
+                *detail = "session_lifetime must be positive and at most 7 days";
+            return errc::invalid_configuration;
+        }
+        s.session_lifetime = static_cast<unsigned>(config.session_lifetime.count());
+        s.server_sessions.configure(config.session_cache_size, config.session_lifetime);
+        if (!config.session_tickets)
+            return {};
+        if (config.ticket_key_lifetime <= std::chrono::seconds::zero() ||
+            config.ticket_key_lifetime > std::chrono::years(10)) {
+            if (detail != nullptr)
+                *detail = "ticket_key_lifetime must be positive and at most 10 years";
+            return errc::invalid_configuration;
+        }
+        if (!s.tickets.rotate()) {
+            if (detail != nullptr)
+                *detail = "no random bytes for the session ticket key";
+            return errc::invalid_configuration;
+        }
+        return {};
+    }
+
+    // NSS key log lines: "LABEL <client random> <secret>", in hex.
+    static int on_key_log(gnutls_session_t session, const char* label,
+                          const gnutls_datum_t* secret) {
+        const auto* s = static_cast<const state*>(gnutls_session_get_ptr(session));
+        if (s == nullptr || !s->key_log)
+            return 0;
+        try {
+            gnutls_datum_t client_random{};
+            gnutls_datum_t server_random{};
+            gnutls_session_get_random(session, &client_random, &server_random);
+            static constexpr char digits[] = "0123456789abcdef";
+            std::string line = label;
+            const auto hex = [&](const gnutls_datum_t& d) {
+                line += ' ';
+                for (unsigned i = 0; i < d.size; ++i) {
+                    line += digits[d.data[i] >> 4];
+                    line += digits[d.data[i] & 15];
+                }
+            };
+            hex(client_random);
+            hex(*secret);
+            s->key_log(line);
+            secctx::detail::wipe(line.data(), line.size());
+        } catch (...) { // nothing may unwind through GnuTLS
+        }
+        return 0;
+    }
+
+    std::shared_ptr<state> state_;
+};
+
+} // namespace secctx::gnutls

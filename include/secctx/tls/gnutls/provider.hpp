@@ -1,0 +1,553 @@
+// The GnuTLS provider: TLS 1.2 and 1.3 through one gnutls_session_t per connection, reading from
+// and writing to the buffer policy's memory through its push and pull functions
+// (detail/transport.hpp). The same statuses, errors and guarantees as the OpenSSL provider.
+#pragma once
+
+#include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/role.hpp"
+#include "secctx/tls/alert.hpp"
+#include "secctx/tls/gnutls/credentials.hpp"
+#include "secctx/tls/gnutls/detail/error_mapping.hpp"
+#include "secctx/tls/gnutls/detail/handles.hpp"
+#include "secctx/tls/gnutls/detail/transport.hpp"
+#include "secctx/tls/provider.hpp"
+#include "secctx/tls/record_framing.hpp"
+
+#include <gnutls/gnutls.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace secctx::gnutls {
+
+class provider {
+public:
+    using credentials_type = credentials;
+    static constexpr std::size_t token_header_size = tls::record_header_size;
+    static constexpr std::size_t max_message_size = tls::max_plaintext_size;
+    static constexpr std::size_t max_message_expansion = tls::max_record_expansion;
+
+    // For a client, `server_name` is sent as SNI (unless it is an IP address) and the server's
+    // certificate is verified against it; it is required when the credentials verify the peer.
+    provider(const credentials& creds, role_kind kind, std::string_view server_name = {}) noexcept
+        : credentials_(creds) {
+        if (!creds) {
+            error_ = errc::invalid_state;
+            return;
+        }
+        if (creds.kind() != kind) {
+            error_ = errc::invalid_configuration;
+            return;
+        }
+        auto& s = *creds.state_;
+        const unsigned flags = (kind == role_kind::client ? GNUTLS_CLIENT : GNUTLS_SERVER) |
+                               GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL;
+        gnutls_session_t session = nullptr;
+        if (gnutls_init(&session, flags) != GNUTLS_E_SUCCESS) {
+            error_ = errc::out_of_memory;
+            return;
+        }
+        session_.reset(session);
+        gnutls_session_set_ptr(session, &s);
+        detail::attach_callbacks(session);
+        if (gnutls_priority_set(session, s.priority.get()) < 0 ||
+            gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, s.certificates.get()) < 0) {
+            session_.reset();
+            error_ = errc::out_of_memory;
+            return;
+        }
+        if (s.key_log)
+            gnutls_session_set_keylog_function(session, credentials::on_key_log);
+        if (s.verify_peer)
+            gnutls_session_set_verify_function(session, on_verify);
+        if (!s.alpn_datums.empty()) {
+            unsigned alpn_flags = 0;
+            if (kind == role_kind::server)
+                alpn_flags = GNUTLS_ALPN_SERVER_PRECEDENCE |
+                             (s.proceed_without_common_alpn ? 0u : unsigned{GNUTLS_ALPN_MANDATORY});
+            gnutls_alpn_set_protocols(session, s.alpn_datums.data(),
+                                      static_cast<unsigned>(s.alpn_datums.size()), alpn_flags);
+        }
+        const auto ec =
+            kind == role_kind::server ? set_up_server(s) : set_up_client(s, server_name);
+        if (ec) {
+            session_.reset();
+            error_ = ec;
+        }
+    }
+
+    provider(provider&&) noexcept = default;
+    provider& operator=(provider&&) noexcept = default;
+
+    template <buffer_policy Buffers>
+    provider_result handshake(Buffers& buffers) noexcept {
+        if (!session_)
+            return {provider_status::error, 0, error_};
+        for (;;) {
+            const auto scan = tls::scan_records(buffers.input().data());
+            if (scan.whole == 0 && buffers.input().size() != 0)
+                return need_input(buffers, scan);
+            const auto call = engine_call(buffers, scan.whole,
+                                          [this] { return gnutls_handshake(session_.get()); });
+            if (call.rc == GNUTLS_E_SUCCESS) {
+                handshake_done();
+                return {provider_status::ok, 0, {}};
+            }
+            if (call.write_error == errc::token_too_large)
+                return refuse_flight(buffers);
+            if (call.rc == GNUTLS_E_AGAIN && !call.write_error)
+                return need_input(buffers, tls::scan_records(buffers.input().data()));
+            if (call.write_error || gnutls_error_is_fatal(call.rc) != 0)
+                return fail(buffers, call);
+            // A warning alert, an interrupted call: the handshake goes on.
+        }
+    }
+
+    template <buffer_policy Buffers>
+    provider_result reject_record(Buffers& buffers, std::error_code ec) noexcept {
+        if (!session_)
+            return {provider_status::error, 0, error_};
+        engine_call(buffers, 0, [this] {
+            return gnutls_alert_send(session_.get(), GNUTLS_AL_FATAL, GNUTLS_A_RECORD_OVERFLOW);
+        });
+        abandon(ec);
+        return {provider_status::error, 0, error_};
+    }
+
+    // EncryptMessage: all of `plaintext` becomes records (of at most 16 KiB of plaintext each)
+    // appended to buffers.output().
+    template <buffer_policy Buffers>
+    provider_result encrypt(std::span<const std::byte> plaintext, Buffers& buffers) noexcept {
+        if (!session_)
+            return {provider_status::error, 0, error_};
+        while (!plaintext.empty()) {
+            const std::size_t n = std::min(plaintext.size(), max_message_size);
+            const auto call = engine_call(buffers, 0, [&] {
+                return static_cast<int>(gnutls_record_send(session_.get(), plaintext.data(), n));
+            });
+            if (call.rc <= 0 || call.write_error)
+                return fail(buffers, call);
+            plaintext = plaintext.subspan(static_cast<std::size_t>(call.rc));
+        }
+        return {provider_status::ok, 0, {}};
+    }
+
+    // DecryptMessage: plaintext from the whole records at the front of buffers.input() into
+    // `into`. Post-handshake messages (NewSessionTicket, KeyUpdate) are handled on the way; what
+    // they owe the peer (a KeyUpdate answer) is appended to buffers.output().
+    template <buffer_policy Buffers>
+    decrypt_result decrypt(Buffers& buffers, std::span<std::byte> into) noexcept {
+        if (!session_)
+            return {provider_status::error, 0, 0, error_};
+        if (into.empty() || closed_by_peer_)
+            return {
+                closed_by_peer_ ? provider_status::context_expired : provider_status::ok, 0, 0, {}};
+        if (held_)
+            return {provider_status::ok, take_held(into), 0, {}};
+        for (;;) {
+            const auto scan = tls::scan_records(buffers.input().data(), decrypt_window);
+            if (scan.whole == 0 && gnutls_record_check_pending(session_.get()) == 0) {
+                const auto need = need_input(buffers, scan);
+                return {need.status, 0, need.missing_bytes, need.error};
+            }
+            const auto call = engine_call(buffers, scan.whole, [&] {
+                return static_cast<int>(
+                    gnutls_record_recv(session_.get(), into.data(), into.size()));
+            });
+            if (call.rc > 0 && !call.write_error)
+                return {provider_status::ok, static_cast<std::size_t>(call.rc), 0, {}};
+            if (call_again(buffers, call))
+                continue;
+            const auto r = after_record_call(buffers, call);
+            return {r.status, 0, r.missing_bytes, r.error};
+        }
+    }
+
+    // ApplyControlToken(SCHANNEL_SHUTDOWN): appends close_notify to buffers.output().
+    template <buffer_policy Buffers>
+    provider_result close(Buffers& buffers) noexcept {
+        if (!session_)
+            return {provider_status::error, 0, error_};
+        const auto call =
+            engine_call(buffers, 0, [this] { return gnutls_bye(session_.get(), GNUTLS_SHUT_WR); });
+        if (call.rc == GNUTLS_E_SUCCESS && !call.write_error)
+            return {provider_status::ok, 0, {}};
+        return fail(buffers, call);
+    }
+
+    // TLS 1.3 KeyUpdate: our sending keys change now; with `request_peer`, the peer is asked to
+    // change its own. errc::invalid_state under TLS 1.2.
+    template <buffer_policy Buffers>
+    provider_result update_keys(Buffers& buffers, bool request_peer) noexcept {
+        if (!session_)
+            return {provider_status::error, 0, error_};
+        if (gnutls_protocol_get_version(session_.get()) != GNUTLS_TLS1_3)
+            return {provider_status::error, 0, errc::invalid_state};
+        const auto call = engine_call(buffers, 0, [&] {
+            return gnutls_session_key_update(session_.get(), request_peer ? GNUTLS_KU_PEER : 0);
+        });
+        if (call.rc == GNUTLS_E_SUCCESS && !call.write_error)
+            return {provider_status::ok, 0, {}};
+        return fail(buffers, call);
+    }
+
+    // GnuTLS frees its record buffers as each record is used; nothing more to give back.
+    void release_memory() noexcept {}
+
+    // The post-handshake messages in the whole records at the front of buffers.input(), without
+    // handing out application data: a record of it is kept, decrypted, for the next decrypt().
+    template <buffer_policy Buffers>
+    provider_result process_post_handshake(Buffers& buffers) noexcept {
+        if (!session_)
+            return {provider_status::error, 0, error_};
+        if (closed_by_peer_)
+            return {provider_status::context_expired, 0, {}};
+        if (pending_plaintext() != 0 ||
+            gnutls_protocol_get_version(session_.get()) != GNUTLS_TLS1_3)
+            return {provider_status::ok, 0, {}};
+        for (;;) {
+            const auto scan = tls::scan_records(buffers.input().data());
+            if (scan.whole == 0)
+                return need_input(buffers, scan);
+            gnutls_packet_t packet = nullptr;
+            const auto call = engine_call(buffers, scan.whole, [&] {
+                return static_cast<int>(gnutls_record_recv_packet(session_.get(), &packet));
+            });
+            if (call.rc > 0 && !call.write_error) {
+                held_.reset(packet);
+                held_offset_ = 0;
+                return {provider_status::ok, 0, {}};
+            }
+            if (packet != nullptr)
+                gnutls_packet_deinit(packet);
+            if (call_again(buffers, call))
+                continue;
+            return after_record_call(buffers, call);
+        }
+    }
+
+    // Sessions the server gave this client connection: TLS 1.3 NewSessionTicket messages
+    // processed so far, or the TLS 1.2 session of a full handshake. Always 0 on a server.
+    unsigned tickets_received() const noexcept { return tickets_; }
+
+    std::size_t pending_plaintext() const noexcept {
+        if (!session_)
+            return 0;
+        std::size_t held = 0;
+        if (held_) {
+            gnutls_datum_t data{};
+            gnutls_packet_get(held_.get(), &data, nullptr);
+            held = data.size - held_offset_;
+        }
+        return held + gnutls_record_check_pending(session_.get());
+    }
+
+    bool closed_by_peer() const noexcept { return closed_by_peer_; }
+
+    void abandon(std::error_code ec) noexcept {
+        held_.reset();
+        session_.reset();
+        error_ = ec;
+    }
+
+    // GnuTLS's words for the failure and, for certificate failures, the verification status.
+    std::string error_detail() const {
+        std::string text;
+        if (engine_error_ != 0)
+            text = gnutls_strerror(engine_error_);
+        if (verify_status_ != 0) {
+            text += text.empty() ? "" : "; ";
+            text += "certificate verification: ";
+            gnutls_datum_t out{};
+            if (gnutls_certificate_verification_status_print(verify_status_, GNUTLS_CRT_X509, &out,
+                                                             0) == GNUTLS_E_SUCCESS) {
+                text.append(reinterpret_cast<const char*>(out.data), out.size);
+                gnutls_free(out.data);
+            }
+        }
+        return text;
+    }
+
+    const std::error_code& error() const noexcept { return error_; }
+
+    std::string_view protocol() const noexcept {
+        if (!session_)
+            return {};
+        switch (gnutls_protocol_get_version(session_.get())) {
+        case GNUTLS_TLS1_3:
+            return "TLSv1.3";
+        case GNUTLS_TLS1_2:
+            return "TLSv1.2";
+        default:
+            return {};
+        }
+    }
+
+    std::string_view cipher() const noexcept {
+        const char* name = session_ ? gnutls_ciphersuite_get(session_.get()) : nullptr;
+        return name != nullptr ? std::string_view(name) : std::string_view();
+    }
+
+    std::string_view alpn() const noexcept {
+        gnutls_datum_t selected{};
+        if (!session_ || gnutls_alpn_get_selected_protocol(session_.get(), &selected) < 0)
+            return {};
+        return {reinterpret_cast<const char*>(selected.data), selected.size};
+    }
+
+    bool resumed() const noexcept {
+        return session_ && gnutls_session_is_resumed(session_.get()) != 0;
+    }
+
+    // Whether the peer's certificate was verified and found good.
+    bool peer_verified() const noexcept { return verified_; }
+    // The verification status of the peer's chain (gnutls_certificate_status_t bits).
+    unsigned verify_status() const noexcept { return verify_status_; }
+
+    // The engine's own object, for what secctx does not wrap. Null after a failure.
+    gnutls_session_t native_handle() const noexcept { return session_.get(); }
+
+private:
+    using state = credentials::state;
+
+    struct call_result {
+        int rc = 0;
+        std::error_code write_error;
+        bool read_bad_version = false; // the engine read a header that is not TLS's
+    };
+
+    std::error_code set_up_server(state& s) noexcept {
+        gnutls_session_t session = session_.get();
+        gnutls_certificate_server_set_request(
+            session, s.verify_clients == client_certificates::required   ? GNUTLS_CERT_REQUIRE
+                     : s.verify_clients == client_certificates::optional ? GNUTLS_CERT_REQUEST
+                                                                         : GNUTLS_CERT_IGNORE);
+        gnutls_db_set_cache_expiration(session, static_cast<int>(s.session_lifetime));
+        if (s.tickets.started() && !s.tickets.enable(session))
+            return errc::out_of_memory;
+        if (s.server_sessions.enabled())
+            s.server_sessions.attach(session);
+        return {};
+    }
+
+    std::error_code set_up_client(state& s, std::string_view name) noexcept {
+        gnutls_session_t session = session_.get();
+        if (name.size() >= sizeof host_)
+            return errc::invalid_configuration;
+        if (name.empty())
+            return s.verify_peer ? std::error_code(errc::server_name_required) : std::error_code();
+        std::memcpy(host_, name.data(), name.size());
+        host_[name.size()] = '\0';
+        // RFC 6066: SNI carries host names only, never addresses.
+        if (!is_address(name) &&
+            gnutls_server_name_set(session, GNUTLS_NAME_DNS, host_, name.size()) < 0)
+            return errc::invalid_configuration;
+        gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                           GNUTLS_HOOK_POST, on_new_ticket);
+        s.sessions.offer(session, name);
+        return {};
+    }
+
+    static bool is_address(std::string_view name) noexcept {
+        if (name.find(':') != std::string_view::npos)
+            return name.find_first_not_of("0123456789abcdefABCDEF.:") == std::string_view::npos;
+        return name.find_first_not_of("0123456789.") == std::string_view::npos;
+    }
+
+    // The provider whose engine call is running on `session`.
+    static provider* calling(gnutls_session_t session) noexcept {
+        const auto* io = static_cast<const detail::engine_io*>(gnutls_transport_get_ptr(session));
+        return io != nullptr ? static_cast<provider*>(io->owner) : nullptr;
+    }
+
+    // The peer's chain against the trust anchors and, on a client, the server name; the status is
+    // kept for error_detail() and the attributes. A client without a certificate is no failure
+    // here: whether one is required is GnuTLS's own check.
+    static int on_verify(gnutls_session_t session) {
+        provider* self = calling(session);
+        if (self == nullptr)
+            return -1;
+        unsigned status = 0;
+        const bool client = self->credentials_.kind() == role_kind::client;
+        const int rc = client ? gnutls_certificate_verify_peers3(session, self->host_, &status)
+                              : gnutls_certificate_verify_peers2(session, &status);
+        if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !client)
+            return 0;
+        self->verify_status_ = rc < 0 ? unsigned{GNUTLS_CERT_INVALID} : status;
+        self->verified_ = rc >= 0 && status == 0;
+        return self->verified_ ? 0 : -1;
+    }
+
+    static int on_new_ticket(gnutls_session_t session, unsigned, unsigned, unsigned incoming,
+                             const gnutls_datum_t*) {
+        provider* self = calling(session);
+        if (self == nullptr || incoming == 0 ||
+            gnutls_protocol_get_version(session) != GNUTLS_TLS1_3)
+            return 0;
+        ++self->tickets_;
+        self->credentials_.state_->sessions.keep(session, self->host_);
+        return 0;
+    }
+
+    // A resumed session was verified when it was made (only established sessions are kept), and
+    // GnuTLS does not verify it again. A TLS 1.2 client's session comes with its handshake.
+    void handshake_done() noexcept {
+        gnutls_session_t session = session_.get();
+        if (gnutls_session_is_resumed(session) != 0 && credentials_.verifies_peer()) {
+            unsigned count = 0;
+            verified_ = gnutls_certificate_get_peers(session, &count) != nullptr && count != 0;
+        }
+        if (credentials_.kind() != role_kind::client ||
+            gnutls_protocol_get_version(session) == GNUTLS_TLS1_3)
+            return;
+        if (gnutls_session_is_resumed(session) == 0)
+            ++tickets_;
+        credentials_.state_->sessions.keep(session, host_);
+    }
+
+    std::size_t take_held(std::span<std::byte> into) noexcept {
+        gnutls_datum_t data{};
+        gnutls_packet_get(held_.get(), &data, nullptr);
+        const std::size_t n = std::min<std::size_t>(into.size(), data.size - held_offset_);
+        std::memcpy(into.data(), data.data + held_offset_, n);
+        held_offset_ += n;
+        if (held_offset_ == data.size)
+            held_.reset();
+        return n;
+    }
+
+    // One engine call with the session's transport pointed at the buffers: the engine may read
+    // the first `readable` bytes of the input (whole records) and append to the output.
+    template <buffer_policy Buffers, class Call>
+    call_result engine_call(Buffers& buffers, std::size_t readable, Call call) noexcept {
+        auto& input = buffers.input();
+        detail::engine_io io{session_.get(),
+                             this,
+                             input.data().first(readable),
+                             0,
+                             &buffers.output(),
+                             &detail::append_to<output_queue_t<Buffers>>,
+                             {}};
+        gnutls_transport_set_ptr(session_.get(), &io);
+        const int rc = call();
+        gnutls_transport_set_ptr(session_.get(), nullptr);
+        call_result r{rc, io.write_error, false};
+        if (rc < 0)
+            r.read_bad_version = read_bad_version(input.data().first(io.consumed));
+        input.consume(io.consumed);
+        return r;
+    }
+
+    // Whether the last header in `taken` (bytes read from a record boundary on) is not TLS's.
+    static bool read_bad_version(std::span<const std::byte> taken) noexcept {
+        std::size_t at = 0;
+        while (at + tls::record_header_size <= taken.size()) {
+            if (taken[at + 1] != std::byte{3})
+                return true;
+            at += tls::record_header_size + tls::record_body_size(taken.subspan(at));
+        }
+        return false;
+    }
+
+    // After a record call that gave no plaintext: whether to call again at once, because the
+    // records read held only post-handshake messages (or a warning alert) and more whole records
+    // wait, or nothing failed and the engine may have more to say.
+    template <buffer_policy Buffers>
+    static bool call_again(Buffers& buffers, const call_result& call) noexcept {
+        if (call.write_error || call.rc >= 0 || call.rc == GNUTLS_E_REHANDSHAKE ||
+            gnutls_error_is_fatal(call.rc) != 0)
+            return false;
+        return call.rc != GNUTLS_E_AGAIN || tls::scan_records(buffers.input().data(), 1).whole != 0;
+    }
+
+    // After a record call that gave no plaintext and is not to be repeated: the peer's
+    // close_notify, a wait for input, renegotiation refused, or a failure.
+    template <buffer_policy Buffers>
+    provider_result after_record_call(Buffers& buffers, const call_result& call) noexcept {
+        if (call.write_error)
+            return fail(buffers, call);
+        if (call.rc == 0) {
+            closed_by_peer_ = true;
+            return {provider_status::context_expired, 0, {}};
+        }
+        if (call.rc == GNUTLS_E_REHANDSHAKE) {
+            // TLS 1.2 renegotiation: refused with a no_renegotiation alert, and the connection
+            // ends, as with the OpenSSL provider.
+            engine_call(buffers, 0, [this] {
+                return gnutls_alert_send(session_.get(), GNUTLS_AL_WARNING,
+                                         GNUTLS_A_NO_RENEGOTIATION);
+            });
+            abandon(errc::renegotiation_refused);
+            return {provider_status::error, 0, error_};
+        }
+        if (gnutls_error_is_fatal(call.rc) == 0)
+            return need_input(buffers, tls::scan_records(buffers.input().data()));
+        return fail(buffers, call);
+    }
+
+    // Our flight does not fit the output: none of it may go out (see the OpenSSL provider).
+    template <buffer_policy Buffers>
+    provider_result refuse_flight(Buffers& buffers) noexcept {
+        tls::replace_with_plaintext_alert(buffers.output(), tls::alert_description::internal_error);
+        engine_error_ = GNUTLS_E_PUSH_ERROR;
+        abandon(errc::token_too_large);
+        return {provider_status::error, 0, error_};
+    }
+
+    template <buffer_policy Buffers>
+    provider_result need_input(Buffers& buffers, const tls::record_scan& scan) noexcept {
+        if (buffers.input().size() == 0)
+            return {provider_status::continue_needed, tls::record_header_size, {}};
+        if (scan.not_tls && scan.whole == 0) {
+            auto& output = buffers.output();
+            output.consume(output.size());
+            abandon(errc::not_tls);
+            return {provider_status::error, 0, error_};
+        }
+        return {provider_status::incomplete_message, std::max<std::size_t>(scan.missing, 1), {}};
+    }
+
+    // A fatal failure: classified once, the alert GnuTLS owes the peer appended to the output
+    // (GnuTLS leaves sending it to the application), and the context destroyed.
+    template <buffer_policy Buffers>
+    provider_result fail(Buffers& buffers, const call_result& call) noexcept {
+        gnutls_session_t session = session_.get();
+        engine_error_ = call.rc < 0 ? call.rc : GNUTLS_E_INTERNAL_ERROR;
+        if (call.write_error)
+            error_ = call.write_error;
+        else if (call.read_bad_version)
+            error_ = errc::not_tls;
+        else
+            error_ = detail::map_error(engine_error_, session, verify_status_);
+        if (!call.write_error && !call.read_bad_version &&
+            call.rc != GNUTLS_E_FATAL_ALERT_RECEIVED && call.rc != GNUTLS_E_PREMATURE_TERMINATION)
+            engine_call(buffers, 0,
+                        [&] { return gnutls_alert_send_appropriate(session, call.rc); });
+        held_.reset();
+        session_.reset(); // DeleteSecurityContext: nothing of the partial context survives.
+        return {provider_status::error, 0, error_};
+    }
+
+    credentials credentials_;
+    detail::session_ptr session_;
+    detail::packet_ptr held_; // a record decrypted by process_post_handshake()
+    std::size_t held_offset_ = 0;
+    std::error_code error_;
+    int engine_error_ = 0;
+    unsigned verify_status_ = 0; // of the peer's chain, once verified
+    unsigned tickets_ = 0;
+    bool verified_ = false;
+    bool closed_by_peer_ = false;
+    // A client's server name: what its certificate must match and what its sessions are cached
+    // under. It lives here, with no allocation, and reaches GnuTLS's callbacks through engine_io.
+    char host_[254] = {};
+    static constexpr std::size_t decrypt_window =
+        4 * (tls::max_plaintext_size + tls::max_record_expansion);
+};
+
+} // namespace secctx::gnutls
