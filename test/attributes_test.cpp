@@ -75,12 +75,6 @@ std::string without_spaces(std::string text) {
     return text;
 }
 
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
 struct server_case {
     const char* name;
     const char* version_flag;
@@ -139,8 +133,9 @@ BOOST_AUTO_TEST_CASE(attributes_match_what_openssl_s_client_reports_for_the_same
             BOOST_TEST(std::string(OPENSSL_cipher_name(ours.cipher.c_str())) == theirs("Cipher"));
             BOOST_TEST(ours.alpn == theirs("ALPN protocol"));
             // "X25519, 253 bits" / "ECDH, prime256v1, 256 bits": the group is named in it.
-            BOOST_TEST(lower(theirs("Server Temp Key")).find(lower(ours.key_exchange_group)) !=
-                       std::string::npos);
+            BOOST_TEST(
+                test::lower(theirs("Server Temp Key")).find(test::lower(ours.key_exchange_group)) !=
+                std::string::npos);
             BOOST_TEST_REQUIRE(!ours.peer_chain.empty());
             BOOST_TEST(without_spaces(ours.peer_chain.front().subject) ==
                        without_spaces(theirs("subject")));

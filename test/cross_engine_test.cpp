@@ -61,8 +61,7 @@ bool connect_and_talk(const typename ClientEngine::credentials& client_creds,
                       Buffers sb) {
     memory_link link;
     basic_handshake<typename ClientEngine::client, memory_transport, Buffers> c{
-        typename ClientEngine::client{client_creds, "localhost"}, link.client_end(),
-        std::move(cb)};
+        typename ClientEngine::client{client_creds, "localhost"}, link.client_end(), std::move(cb)};
     basic_handshake<typename ServerEngine::server, memory_transport, Buffers> s{
         typename ServerEngine::server{server_creds}, link.server_end(), std::move(sb)};
     test::drive(c, s);
@@ -135,9 +134,13 @@ BOOST_AUTO_TEST_CASE(openssl_client_against_gnutls_server) {
     both_versions<openssl_engine, gnutls_engine>();
 }
 
-BOOST_AUTO_TEST_CASE(gnutls_against_gnutls) { both_versions<gnutls_engine, gnutls_engine>(); }
+BOOST_AUTO_TEST_CASE(gnutls_against_gnutls) {
+    both_versions<gnutls_engine, gnutls_engine>();
+}
 
-BOOST_AUTO_TEST_CASE(openssl_against_openssl) { both_versions<openssl_engine, openssl_engine>(); }
+BOOST_AUTO_TEST_CASE(openssl_against_openssl) {
+    both_versions<openssl_engine, openssl_engine>();
+}
 
 BOOST_AUTO_TEST_CASE(a_gnutls_throwaway_ca_issues_what_both_engines_load) {
     const gnutls::throwaway_ca ca;
@@ -148,10 +151,9 @@ BOOST_AUTO_TEST_CASE(a_gnutls_throwaway_ca_issues_what_both_engines_load) {
     const auto g = gnutls::credentials::server(sc);
     const auto o = openssl::credentials::client(cc);
     BOOST_TEST((connect_and_talk<openssl_engine, gnutls_engine>(o, g, dynamic_buffer{},
-                                                                 dynamic_buffer{})) == false);
+                                                                dynamic_buffer{})) == false);
     const auto o_server = openssl::credentials::server(sc);
     const auto g_client = gnutls::credentials::client(cc);
-    BOOST_TEST((connect_and_talk<gnutls_engine, openssl_engine>(g_client, o_server,
-                                                                 dynamic_buffer{},
-                                                                 dynamic_buffer{})) == false);
+    BOOST_TEST((connect_and_talk<gnutls_engine, openssl_engine>(
+                   g_client, o_server, dynamic_buffer{}, dynamic_buffer{})) == false);
 }

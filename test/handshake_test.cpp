@@ -73,7 +73,7 @@ server_config server_verifying_clients(client_certificates mode) {
 }
 
 bool has_peer_certificate(const server& role) {
-    return SSL_get0_peer_certificate(role.provider().native_handle()) != nullptr;
+    return !query_attributes(role.provider()).peer_chain.empty();
 }
 
 } // namespace
@@ -110,8 +110,9 @@ BOOST_AUTO_TEST_CASE(full_handshake_completes_for_each_version_and_server_key_ty
                 BOOST_TEST(sm.flights_sent == 2u);
                 BOOST_TEST(cm.bytes_sent == sm.bytes_received);
                 // What the server sent and the client did not read yet (TLS 1.3 session tickets,
-                // sent after the client finished) is still on its way to the client.
-                const std::size_t in_flight = x.c.transport().pending() + x.c.extra().size();
+                // sent after the client finished) is still on its way to the client; what it
+                // read with its last flight is in extra(), received and counted.
+                const std::size_t in_flight = x.c.transport().pending();
                 BOOST_TEST(sm.bytes_sent == cm.bytes_received + in_flight);
                 if (v.version == tls_version::tls1_2)
                     BOOST_TEST(in_flight == 0u);
@@ -203,7 +204,8 @@ BOOST_AUTO_TEST_CASE(alpn_without_overlap_fails_with_no_application_protocol_by_
             BOOST_TEST(text(sr.error) == text(errc::no_application_protocol));
             // The server's no_application_protocol alert tells the client why.
             BOOST_TEST(text(cr.error) == text(errc::no_application_protocol));
-            BOOST_TEST(x.c.error_detail().find("no application protocol") != std::string::npos,
+            BOOST_TEST(test::lower(x.c.error_detail()).find("application protocol") !=
+                           std::string::npos,
                        x.c.error_detail());
         }
     }
@@ -250,12 +252,12 @@ BOOST_AUTO_TEST_CASE(run_completes_both_sides_driven_from_two_threads) {
 }
 
 BOOST_AUTO_TEST_CASE(hello_retry_is_recorded_when_the_server_needs_another_key_share) {
-    // The client sends a key share for X25519 only; the server accepts P-256 only, so it asks for
-    // another ClientHello.
+    // The client sends key shares for its first groups (OpenSSL: X25519; GnuTLS: X25519 and
+    // P-384); the server accepts P-256 only, so it asks for another ClientHello.
     auto server_config = test::server_config_for(pki().ecdsa_server);
     server_config.groups = {"secp256r1"};
     auto client_config = test::client_config_trusting(pki().ca);
-    client_config.groups = {"x25519", "secp256r1"};
+    client_config.groups = {"x25519", "secp384r1", "secp256r1"};
     connection<record_metrics> x{credentials::client(client_config), "localhost",
                                  credentials::server(server_config)};
     x.complete();
@@ -292,8 +294,7 @@ BOOST_AUTO_TEST_CASE(ip_address_server_name_is_verified_against_the_ip_san_and_n
             connection<> x{client_creds, address, server_creds};
             x.complete();
             // RFC 6066: SNI carries host names only.
-            BOOST_TEST(SSL_get_servername(x.s.provider().native_handle(),
-                                          TLSEXT_NAMETYPE_host_name) == nullptr);
+            BOOST_TEST(query_attributes(x.s.provider()).server_name.empty());
         }
     }
     // The address is really checked: one the certificate does not name is refused.
@@ -306,7 +307,5 @@ BOOST_AUTO_TEST_CASE(host_name_server_name_is_sent_as_sni) {
     connection<> x{credentials::client(test::client_config_trusting(pki().ca)), "localhost",
                    credentials::server(test::server_config_for(pki().ecdsa_server))};
     x.complete();
-    const char* sni = SSL_get_servername(x.s.provider().native_handle(), TLSEXT_NAMETYPE_host_name);
-    BOOST_TEST_REQUIRE(sni != nullptr);
-    BOOST_TEST(std::string_view(sni) == "localhost");
+    BOOST_TEST(query_attributes(x.s.provider()).server_name == "localhost");
 }

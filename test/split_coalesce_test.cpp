@@ -250,8 +250,12 @@ void check_same_outcome(const outcome& got, const outcome& expected) {
     BOOST_TEST(got.protocol == expected.protocol);
     BOOST_TEST(got.cipher == expected.cipher);
     BOOST_TEST(got.flight_sizes.size() == expected.flight_sizes.size());
-    // Partial reads are not extra flights.
-    BOOST_TEST(got.client_flights_received == expected.client_flights_received);
+    // Partial reads are not extra flights. But GnuTLS's TLS 1.3 client sends its compatibility
+    // change_cipher_spec as soon as it has read the ServerHello: when the server's flight comes
+    // in pieces, the client has sent between two of them, and counts one more flight received.
+    const unsigned early = test::engine::early_compat_ccs && got.protocol == "TLSv1.3" ? 1 : 0;
+    BOOST_TEST((got.client_flights_received == expected.client_flights_received ||
+                got.client_flights_received == expected.client_flights_received + early));
     BOOST_TEST(got.server_flights_received == expected.server_flights_received);
 }
 

@@ -1,7 +1,9 @@
 // The certificates every test needs, made once per test process (RSA key generation is slow).
 #pragma once
 
+#include "secctx/openssl.hpp" // the tests' raw OpenSSL peers and tools, with either engine
 #include "secctx/secctx.hpp"
+#include "support/engine.hpp"
 
 #include <string>
 

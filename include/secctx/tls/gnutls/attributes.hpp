@@ -94,8 +94,10 @@ inline connection_attributes query_attributes(const provider& p) {
     char name[256];
     std::size_t size = sizeof name;
     unsigned type = 0;
-    if (gnutls_server_name_get(session, name, &size, &type, 0) == GNUTLS_E_SUCCESS &&
-        type == GNUTLS_NAME_DNS)
+    if (!p.requested_name().empty())
+        a.server_name = p.requested_name();
+    else if (gnutls_server_name_get(session, name, &size, &type, 0) == GNUTLS_E_SUCCESS &&
+             type == GNUTLS_NAME_DNS)
         a.server_name.assign(name, size);
     unsigned count = 0;
     const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);

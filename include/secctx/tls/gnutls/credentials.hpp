@@ -79,6 +79,7 @@ private:
 
     struct state {
         role_kind kind = role_kind::client;
+        unsigned versions = 0; // bit 0: TLS 1.2, bit 1: TLS 1.3
         bool verify_peer = true;
         client_certificates verify_clients = client_certificates::none;
         bool proceed_without_common_alpn = false;
@@ -105,11 +106,13 @@ private:
         return made;
     }
 
+    // The detail of a failed load: GnuTLS's reason, after secctx's own words when there are any
+    // (a file's name and the system's reason already say it all).
     static void explain(std::string* detail, const std::string& why, int rc) {
         if (detail == nullptr)
             return;
         *detail = why.empty() ? gnutls_strerror(rc) : why;
-        if (!why.empty() && rc < 0)
+        if (!why.empty() && rc < 0 && rc != GNUTLS_E_FILE_ERROR)
             *detail += std::string(": ") + gnutls_strerror(rc);
     }
 
@@ -118,6 +121,8 @@ private:
         credentials made;
         auto s = std::make_shared<state>();
         s->kind = kind;
+        s->versions = (config.min_version == tls_version::tls1_2 ? 1u : 0u) |
+                      (config.max_version == tls_version::tls1_3 ? 2u : 0u);
         if (config.min_version > config.max_version) {
             ec = errc::invalid_configuration;
             if (detail != nullptr)

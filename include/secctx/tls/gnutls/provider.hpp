@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,8 +46,13 @@ public:
             return;
         }
         auto& s = *creds.state_;
-        const unsigned flags = (kind == role_kind::client ? GNUTLS_CLIENT : GNUTLS_SERVER) |
-                               GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL;
+        // A TLS 1.3 server's tickets wait for the client's Finished (handshake_done()), as
+        // OpenSSL's do: sent with the server's flight, they would make both ends write at once,
+        // which two small transport buffers cannot take.
+        const unsigned flags =
+            (kind == role_kind::client ? GNUTLS_CLIENT
+                                       : GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET) |
+            GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL;
         gnutls_session_t session = nullptr;
         if (gnutls_init(&session, flags) != GNUTLS_E_SUCCESS) {
             error_ = errc::out_of_memory;
@@ -81,8 +87,17 @@ public:
         }
     }
 
-    provider(provider&&) noexcept = default;
-    provider& operator=(provider&&) noexcept = default;
+    provider(provider&& other) noexcept = default;
+    provider& operator=(provider&& other) noexcept {
+        if (this != &other) {
+            end_session({});
+            // Every member is moved; nothing of this connection is left to end.
+            std::destroy_at(this);
+            std::construct_at(this, std::move(other));
+        }
+        return *this;
+    }
+    ~provider() { end_session({}); }
 
     template <buffer_policy Buffers>
     provider_result handshake(Buffers& buffers) noexcept {
@@ -95,7 +110,8 @@ public:
             const auto call = engine_call(buffers, scan.whole,
                                           [this] { return gnutls_handshake(session_.get()); });
             if (call.rc == GNUTLS_E_SUCCESS) {
-                handshake_done();
+                if (const auto tickets = handshake_done(buffers); tickets.rc < 0)
+                    return fail(buffers, tickets);
                 return {provider_status::ok, 0, {}};
             }
             if (call.write_error == errc::token_too_large)
@@ -175,8 +191,10 @@ public:
             return {provider_status::error, 0, error_};
         const auto call =
             engine_call(buffers, 0, [this] { return gnutls_bye(session_.get(), GNUTLS_SHUT_WR); });
-        if (call.rc == GNUTLS_E_SUCCESS && !call.write_error)
+        if (call.rc == GNUTLS_E_SUCCESS && !call.write_error) {
+            sent_close_ = true;
             return {provider_status::ok, 0, {}};
+        }
         return fail(buffers, call);
     }
 
@@ -250,8 +268,7 @@ public:
     bool closed_by_peer() const noexcept { return closed_by_peer_; }
 
     void abandon(std::error_code ec) noexcept {
-        held_.reset();
-        session_.reset();
+        end_session(ec);
         error_ = ec;
     }
 
@@ -260,6 +277,9 @@ public:
         std::string text;
         if (engine_error_ != 0)
             text = gnutls_strerror(engine_error_);
+        if (engine_error_ == GNUTLS_E_FATAL_ALERT_RECEIVED)
+            if (const char* name = gnutls_alert_get_name(peer_alert_))
+                text += std::string(" (") + name + ")";
         if (verify_status_ != 0) {
             text += text.empty() ? "" : "; ";
             text += "certificate verification: ";
@@ -304,6 +324,12 @@ public:
         return session_ && gnutls_session_is_resumed(session_.get()) != 0;
     }
 
+    // The host name a client asked for (its SNI), empty on a server or for an address.
+    std::string_view requested_name() const noexcept {
+        const std::string_view name(host_);
+        return is_address(name) ? std::string_view() : name;
+    }
+
     // Whether the peer's certificate was verified and found good.
     bool peer_verified() const noexcept { return verified_; }
     // The verification status of the peer's chain (gnutls_certificate_status_t bits).
@@ -332,7 +358,37 @@ private:
             return errc::out_of_memory;
         if (s.server_sessions.enabled())
             s.server_sessions.attach(session);
+        gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE,
+                                           on_client_hello);
         return {};
+    }
+
+    // The versions a ClientHello offers (bit 0: TLS 1.2, bit 1: TLS 1.3), so that a server with
+    // none of them in common says so, as OpenSSL's does: GnuTLS reports it as no cipher suite.
+    static int on_client_hello(gnutls_session_t session, unsigned, unsigned, unsigned incoming,
+                               const gnutls_datum_t* message) {
+        provider* self = calling(session);
+        if (self == nullptr || incoming == 0 || message == nullptr || message->size < 2)
+            return 0;
+        const unsigned legacy = (unsigned{message->data[0]} << 8) | message->data[1];
+        self->offered_versions_ = legacy >= 0x0303 ? 1u : 0u;
+        gnutls_ext_raw_parse(self, on_hello_extension, message,
+                             GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+        return 0;
+    }
+
+    static int on_hello_extension(void* ctx, unsigned id, const unsigned char* data,
+                                  unsigned size) {
+        constexpr unsigned supported_versions = 43;
+        if (id != supported_versions || size < 1)
+            return 0;
+        auto* self = static_cast<provider*>(ctx);
+        self->offered_versions_ = 0;
+        for (unsigned at = 1; at + 1 < size && at <= data[0]; at += 2) {
+            const unsigned version = (unsigned{data[at]} << 8) | data[at + 1];
+            self->offered_versions_ |= version == 0x0303 ? 1u : version == 0x0304 ? 2u : 0u;
+        }
+        return 0;
     }
 
     std::error_code set_up_client(state& s, std::string_view name) noexcept {
@@ -394,20 +450,46 @@ private:
         return 0;
     }
 
-    // A resumed session was verified when it was made (only established sessions are kept), and
-    // GnuTLS does not verify it again. A TLS 1.2 client's session comes with its handshake.
-    void handshake_done() noexcept {
+    // Destroys the context. A session that ended without our close_notify is not resumed (OpenSSL's
+    // rule, kept on both engines), except a server's whose client closed at a record boundary
+    // without close_notify (errc::truncated): many clients do, and may resume.
+    void end_session(std::error_code ec) noexcept {
         gnutls_session_t session = session_.get();
+        if (session != nullptr && !sent_close_ &&
+            gnutls_protocol_get_version(session) == GNUTLS_TLS1_2 && handshake_finished_) {
+            if (credentials_.kind() == role_kind::client)
+                credentials_.state_->sessions.forget(session, host_);
+            else if (ec != errc::truncated)
+                gnutls_db_remove_session(session);
+        }
+        held_.reset();
+        session_.reset();
+    }
+
+    // A resumed session was verified when it was made (only established sessions are kept), and
+    // GnuTLS does not verify it again. A TLS 1.3 server sends its tickets now, as OpenSSL's does
+    // (two); a TLS 1.2 client's session comes with its handshake.
+    template <buffer_policy Buffers>
+    call_result handshake_done(Buffers& buffers) noexcept {
+        gnutls_session_t session = session_.get();
+        handshake_finished_ = true;
         if (gnutls_session_is_resumed(session) != 0 && credentials_.verifies_peer()) {
             unsigned count = 0;
             verified_ = gnutls_certificate_get_peers(session, &count) != nullptr && count != 0;
         }
-        if (credentials_.kind() != role_kind::client ||
-            gnutls_protocol_get_version(session) == GNUTLS_TLS1_3)
-            return;
-        if (gnutls_session_is_resumed(session) == 0)
-            ++tickets_;
-        credentials_.state_->sessions.keep(session, host_);
+        const bool tls13 = gnutls_protocol_get_version(session) == GNUTLS_TLS1_3;
+        if (credentials_.kind() == role_kind::server) {
+            if (!tls13 || !credentials_.state_->tickets.started())
+                return {};
+            return engine_call(buffers, 0,
+                               [&] { return gnutls_session_ticket_send(session, 2, 0); });
+        }
+        if (!tls13) {
+            if (gnutls_session_is_resumed(session) == 0)
+                ++tickets_;
+            credentials_.state_->sessions.keep(session, host_);
+        }
+        return {};
     }
 
     std::size_t take_held(std::span<std::byte> into) noexcept {
@@ -518,18 +600,28 @@ private:
     provider_result fail(Buffers& buffers, const call_result& call) noexcept {
         gnutls_session_t session = session_.get();
         engine_error_ = call.rc < 0 ? call.rc : GNUTLS_E_INTERNAL_ERROR;
+        if (call.rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
+            peer_alert_ = gnutls_alert_get(session);
+        const bool no_shared_version = offered_versions_ != no_hello_yet &&
+                                       (offered_versions_ & credentials_.state_->versions) == 0;
         if (call.write_error)
             error_ = call.write_error;
         else if (call.read_bad_version)
             error_ = errc::not_tls;
+        else if (no_shared_version)
+            error_ = errc::no_shared_version;
         else
             error_ = detail::map_error(engine_error_, session, verify_status_);
-        if (!call.write_error && !call.read_bad_version &&
-            call.rc != GNUTLS_E_FATAL_ALERT_RECEIVED && call.rc != GNUTLS_E_PREMATURE_TERMINATION)
-            engine_call(buffers, 0,
-                        [&] { return gnutls_alert_send_appropriate(session, call.rc); });
-        held_.reset();
-        session_.reset(); // DeleteSecurityContext: nothing of the partial context survives.
+        const bool alert_owed = !call.write_error && !call.read_bad_version &&
+                                call.rc != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+                                call.rc != GNUTLS_E_PREMATURE_TERMINATION;
+        if (alert_owed)
+            engine_call(buffers, 0, [&] {
+                return no_shared_version
+                           ? gnutls_alert_send(session, GNUTLS_AL_FATAL, GNUTLS_A_PROTOCOL_VERSION)
+                           : gnutls_alert_send_appropriate(session, call.rc);
+            });
+        end_session(error_); // DeleteSecurityContext: nothing of the partial context survives.
         return {provider_status::error, 0, error_};
     }
 
@@ -539,9 +631,14 @@ private:
     std::size_t held_offset_ = 0;
     std::error_code error_;
     int engine_error_ = 0;
+    gnutls_alert_description_t peer_alert_ = GNUTLS_A_CLOSE_NOTIFY; // a fatal one received
     unsigned verify_status_ = 0; // of the peer's chain, once verified
     unsigned tickets_ = 0;
+    static constexpr unsigned no_hello_yet = ~0u;
+    unsigned offered_versions_ = no_hello_yet; // a server's: what the ClientHello offered
     bool verified_ = false;
+    bool handshake_finished_ = false;
+    bool sent_close_ = false;
     bool closed_by_peer_ = false;
     // A client's server name: what its certificate must match and what its sessions are cached
     // under. It lives here, with no allocation, and reaches GnuTLS's callbacks through engine_io.

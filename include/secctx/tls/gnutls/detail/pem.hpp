@@ -9,24 +9,28 @@
 
 #include <gnutls/gnutls.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
 
 namespace secctx::gnutls::detail {
 
-// The text of a PEM source: the file's contents or the text in memory. False if a file cannot
-// be read.
-inline bool pem_text(const pem_source& source, std::string& text) {
+// The text of a PEM source: the file's contents or the text in memory. False, with `why` naming
+// the file and the system's reason, if a file cannot be read.
+inline bool pem_text(const pem_source& source, std::string& text, std::string& why) {
     if (source.where == pem_source::kind::memory) {
         text = source.value;
         return true;
     }
     std::ifstream file(source.value, std::ios::binary);
-    if (!file)
-        return false;
-    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-    return !file.bad();
+    if (file)
+        text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    if (file && !file.bad())
+        return true;
+    why = source.value + ": " + std::strerror(errno);
+    return false;
 }
 
 // GnuTLS's return code (0 on success, or a negative error), and a reason when it is not its own.
@@ -40,10 +44,8 @@ inline int load_identity(gnutls_certificate_credentials_t credentials, const tls
         return 0;
     std::string chain;
     std::string key;
-    if (!pem_text(config.certificate_chain, chain) || !pem_text(config.private_key, key)) {
-        why = "cannot read the certificate chain or the private key file";
+    if (!pem_text(config.certificate_chain, chain, why) || !pem_text(config.private_key, key, why))
         return GNUTLS_E_FILE_ERROR;
-    }
     const gnutls_datum_t chain_datum = borrow(chain.data(), chain.size());
     const gnutls_datum_t key_datum = borrow(key.data(), key.size());
     const char* password =

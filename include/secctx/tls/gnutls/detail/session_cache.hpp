@@ -74,19 +74,45 @@ public:
             }
             sessions_.push_back({std::string(server_name),
                                  std::vector<unsigned char>(data.data, data.data + data.size),
-                                 tls13});
+                                 id_of(session), tls13});
         } catch (...) { // out of memory: the session is simply not kept
         }
         gnutls_memset(data.data, 0, data.size);
         gnutls_free(data.data);
     }
 
+    // OpenSSL's rule, for the same behaviour on either engine: a TLS 1.2 session whose
+    // connection ended without our close_notify is not resumed.
+    void forget(gnutls_session_t session, std::string_view server_name) noexcept {
+        if (!resume_ || server_name.empty())
+            return;
+        try {
+            const auto id = id_of(session);
+            std::lock_guard lock(mutex_);
+            std::erase_if(sessions_, [&](cached_session& c) {
+                const bool dropped = !c.tls13 && c.server_name == server_name && c.id == id;
+                if (dropped)
+                    wipe(c.data);
+                return dropped;
+            });
+        } catch (...) { // out of memory for the id: the session stays
+        }
+    }
+
 private:
     struct cached_session {
         std::string server_name;
         std::vector<unsigned char> data;
+        std::vector<unsigned char> id;
         bool tls13 = false;
     };
+
+    static std::vector<unsigned char> id_of(gnutls_session_t session) {
+        gnutls_datum_t id{};
+        if (gnutls_session_get_id2(session, &id) != GNUTLS_E_SUCCESS)
+            return {};
+        return {id.data, id.data + id.size};
+    }
 
     static void wipe(std::vector<unsigned char>& data) noexcept {
         secctx::detail::wipe(data.data(), data.size());

@@ -29,7 +29,8 @@ inline int load_trust(gnutls_certificate_credentials_t credentials, const trust_
     if (trust.certificates.empty())
         return 0;
     std::string bundle;
-    if (!pem_text(trust.certificates, bundle))
+    std::string why;
+    if (!pem_text(trust.certificates, bundle, why))
         return GNUTLS_E_FILE_ERROR;
     const gnutls_datum_t datum = borrow(bundle.data(), bundle.size());
     const int added =
