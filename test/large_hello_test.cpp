@@ -199,6 +199,8 @@ BOOST_AUTO_TEST_CASE(the_largest_hello_fits_the_pooled_policy_of_secctx_server) 
     }
 }
 
+#if !defined(SECCTX_DEFAULT_ENGINE_GNUTLS) // OpenSSL's per-message limit; GnuTLS bounds the
+// whole transcript (256 KiB, set by the provider), which this hello does not reach.
 // Beyond the engine's limit the engine refuses, from the message's header, before its body
 // arrives: not secctx's byte limit.
 BOOST_AUTO_TEST_CASE(a_hello_over_the_engine_limit_is_refused_by_the_engine_at_its_header) {
@@ -212,5 +214,6 @@ BOOST_AUTO_TEST_CASE(a_hello_over_the_engine_limit_is_refused_by_the_engine_at_i
     BOOST_TEST(s.detail.find("excessive message size") != std::string::npos, s.detail);
     BOOST_TEST(s.bytes_received == wire.size());
 }
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()

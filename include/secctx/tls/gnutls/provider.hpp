@@ -60,6 +60,10 @@ public:
         }
         session_.reset(session);
         gnutls_session_set_ptr(session, &s);
+        // GnuTLS bounds the whole transcript it keeps (128 KiB by default), OpenSSL each message
+        // (a ClientHello of 131,396 bytes, a certificate list of 102,400): room for the largest
+        // of both, so that the engines accept the same peers.
+        gnutls_handshake_set_max_packet_length(session, max_handshake_transcript);
         detail::attach_callbacks(session);
         if (gnutls_priority_set(session, s.priority.get()) < 0 ||
             gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, s.certificates.get()) < 0) {
@@ -116,6 +120,11 @@ public:
             }
             if (call.write_error == errc::token_too_large)
                 return refuse_flight(buffers);
+            // GnuTLS returns after each record of a message that spans several: the rest, if
+            // here, goes in at once.
+            if (call.rc == GNUTLS_E_AGAIN && !call.write_error && call.consumed != 0 &&
+                tls::scan_records(buffers.input().data(), 1).whole != 0)
+                continue;
             if (call.rc == GNUTLS_E_AGAIN && !call.write_error)
                 return need_input(buffers, tls::scan_records(buffers.input().data()));
             if (call.write_error || gnutls_error_is_fatal(call.rc) != 0)
@@ -175,6 +184,11 @@ public:
                 return static_cast<int>(
                     gnutls_record_recv(session_.get(), into.data(), into.size()));
             });
+            // TLS 1.2 has no handshake message after the handshake but renegotiation, which
+            // secctx refuses, as with the OpenSSL provider: the connection ends.
+            if (call.read_handshake_record &&
+                gnutls_protocol_get_version(session_.get()) == GNUTLS_TLS1_2)
+                return refuse_renegotiation(buffers);
             if (call.rc > 0 && !call.write_error)
                 return {provider_status::ok, static_cast<std::size_t>(call.rc), 0, {}};
             if (call_again(buffers, call))
@@ -344,7 +358,9 @@ private:
     struct call_result {
         int rc = 0;
         std::error_code write_error;
-        bool read_bad_version = false; // the engine read a header that is not TLS's
+        std::size_t consumed = 0;           // input bytes the engine took
+        bool read_bad_version = false;      // the engine read a header that is not TLS's
+        bool read_handshake_record = false; // the engine read a handshake record's header
     };
 
     std::error_code set_up_server(state& s) noexcept {
@@ -468,7 +484,7 @@ private:
 
     // A resumed session was verified when it was made (only established sessions are kept), and
     // GnuTLS does not verify it again. A TLS 1.3 server sends its tickets now, as OpenSSL's does
-    // (two); a TLS 1.2 client's session comes with its handshake.
+    // (two, one after a resumption); a TLS 1.2 client's session comes with its handshake.
     template <buffer_policy Buffers>
     call_result handshake_done(Buffers& buffers) noexcept {
         gnutls_session_t session = session_.get();
@@ -481,8 +497,9 @@ private:
         if (credentials_.kind() == role_kind::server) {
             if (!tls13 || !credentials_.state_->tickets.started())
                 return {};
+            const unsigned count = gnutls_session_is_resumed(session) != 0 ? 1 : 2;
             return engine_call(buffers, 0,
-                               [&] { return gnutls_session_ticket_send(session, 2, 0); });
+                               [&] { return gnutls_session_ticket_send(session, count, 0); });
         }
         if (!tls13) {
             if (gnutls_session_is_resumed(session) == 0)
@@ -518,9 +535,11 @@ private:
         gnutls_transport_set_ptr(session_.get(), &io);
         const int rc = call();
         gnutls_transport_set_ptr(session_.get(), nullptr);
-        call_result r{rc, io.write_error, false};
+        call_result r{rc, io.write_error, io.consumed};
+        const auto taken = input.data().first(io.consumed);
         if (rc < 0)
-            r.read_bad_version = read_bad_version(input.data().first(io.consumed));
+            r.read_bad_version = read_bad_version(taken);
+        r.read_handshake_record = handshake_finished_ && tls::has_handshake_header(taken);
         input.consume(io.consumed);
         return r;
     }
@@ -534,6 +553,17 @@ private:
             at += tls::record_header_size + tls::record_body_size(taken.subspan(at));
         }
         return false;
+    }
+
+    // A TLS 1.2 renegotiation attempt: refused, and the connection ends, as with the OpenSSL
+    // provider. no_renegotiation is sent as a fatal alert, since the connection does end.
+    template <buffer_policy Buffers>
+    decrypt_result refuse_renegotiation(Buffers& buffers) noexcept {
+        engine_call(buffers, 0, [this] {
+            return gnutls_alert_send(session_.get(), GNUTLS_AL_FATAL, GNUTLS_A_NO_RENEGOTIATION);
+        });
+        abandon(errc::renegotiation_refused);
+        return {provider_status::error, 0, 0, error_};
     }
 
     // After a record call that gave no plaintext: whether to call again at once, because the
@@ -558,14 +588,8 @@ private:
             return {provider_status::context_expired, 0, {}};
         }
         if (call.rc == GNUTLS_E_REHANDSHAKE) {
-            // TLS 1.2 renegotiation: refused with a no_renegotiation alert, and the connection
-            // ends, as with the OpenSSL provider.
-            engine_call(buffers, 0, [this] {
-                return gnutls_alert_send(session_.get(), GNUTLS_AL_WARNING,
-                                         GNUTLS_A_NO_RENEGOTIATION);
-            });
-            abandon(errc::renegotiation_refused);
-            return {provider_status::error, 0, error_};
+            const auto r = refuse_renegotiation(buffers);
+            return {r.status, r.missing_bytes, r.error};
         }
         if (gnutls_error_is_fatal(call.rc) == 0)
             return need_input(buffers, tls::scan_records(buffers.input().data()));
@@ -643,6 +667,7 @@ private:
     // A client's server name: what its certificate must match and what its sessions are cached
     // under. It lives here, with no allocation, and reaches GnuTLS's callbacks through engine_io.
     char host_[254] = {};
+    static constexpr std::size_t max_handshake_transcript = 256 * 1024;
     static constexpr std::size_t decrypt_window =
         4 * (tls::max_plaintext_size + tls::max_record_expansion);
 };

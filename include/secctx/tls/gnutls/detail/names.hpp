@@ -126,6 +126,13 @@ inline bool priority_string(const tls_config& config, std::string& priority, std
     for (const auto& name : config.tls12_cipher_suites)
         if (!add_tls12_suite(upper(name), parts))
             return unknown = name, false;
+    // A TLS 1.2 list alone keeps TLS 1.3's default suites (as it does with OpenSSL); their
+    // ciphers then also pair with the listed key exchanges under TLS 1.2.
+    if (config.tls13_cipher_suites.empty() && !config.tls12_cipher_suites.empty() &&
+        config.max_version == tls_version::tls1_3)
+        for (const char* suite : {"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+                                  "TLS_AES_128_GCM_SHA256", "TLS_AES_128_CCM_SHA256"})
+            add_tls13_suite(suite, parts);
     const auto append = [&](std::string_view all, const std::vector<std::string>& keywords) {
         if (keywords.empty())
             return;
