@@ -33,7 +33,7 @@ constexpr const char* usage = R"(usage: secctx <command> [options]
 Establishes TLS security contexts (the Schannel token-exchange handshake) with secctx.
 
 commands:
-  demo [--tls 1.2|1.3|all] [--alpn LIST]
+  demo [--tls 1.2|1.3|all] [--alpn LIST] [--engine openssl|gnutls|all]
         Makes a throwaway CA and a server certificate (ECDSA P-256, for "localhost") in memory,
         then runs a client and a server handshake over each transport:
           memory/stepped  both ends stepped from one thread (non-blocking step())
@@ -48,6 +48,7 @@ commands:
         receive close_notify; the demo prints that it did.
         --tls   which versions to run (default: all)
         --alpn  comma-separated ALPN list offered by both sides (default: h2,http/1.1)
+        --engine  which TLS engine runs both ends (default: all, a row each)
         Exits 0 if every handshake succeeded, 1 otherwise.
   server --listen HOST:PORT --cert FILE --key FILE [--key-password-file FILE] [--ca FILE]
          [--verify-client required|optional] [--alpn LIST] [--mode echo|http] [--stdio]
@@ -89,10 +90,12 @@ using namespace secctx;
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
 
-template <class T>
-using client_handshake = basic_handshake<client, T, dynamic_buffer, record_metrics>;
-template <class T>
-using server_handshake = basic_handshake<server, T, dynamic_buffer, record_metrics>;
+template <class Engine, class T>
+using client_handshake =
+    basic_handshake<typename Engine::client, T, dynamic_buffer, record_metrics>;
+template <class Engine, class T>
+using server_handshake =
+    basic_handshake<typename Engine::server, T, dynamic_buffer, record_metrics>;
 
 constexpr std::size_t message_size = std::size_t{64} * 1024;
 
@@ -224,11 +227,16 @@ void exchange(outcome& out, Client&& client_handshake, Server&& server_handshake
     out.exchange = conversation_done;
 }
 
-outcome run_stepped(const credentials& client_creds, const credentials& server_creds) {
+template <class Engine>
+outcome run_stepped(const typename Engine::credentials& client_creds,
+                    const typename Engine::credentials& server_creds) {
+    using client = typename Engine::client;
+    using server = typename Engine::server;
     outcome out;
     memory_link link;
-    client_handshake<memory_transport> c{client{client_creds, "localhost"}, link.client_end()};
-    server_handshake<memory_transport> s{server{server_creds}, link.server_end()};
+    client_handshake<Engine, memory_transport> c{client{client_creds, "localhost"},
+                                                 link.client_end()};
+    server_handshake<Engine, memory_transport> s{server{server_creds}, link.server_end()};
     const auto start = std::chrono::steady_clock::now();
     for (int round = 0; round < 32 && !(c.done() && s.done()); ++round) {
         const auto cr = c.step();
@@ -246,12 +254,15 @@ outcome run_stepped(const credentials& client_creds, const credentials& server_c
 }
 
 // Both ends blocking in run() on their own threads, over any transport pair.
-template <class Transport>
-outcome run_pair(const credentials& client_creds, const credentials& server_creds,
-                 Transport client_end, Transport server_end) {
+template <class Engine, class Transport>
+outcome run_pair(const typename Engine::credentials& client_creds,
+                 const typename Engine::credentials& server_creds, Transport client_end,
+                 Transport server_end) {
+    using client = typename Engine::client;
+    using server = typename Engine::server;
     outcome out;
-    client_handshake<Transport> c{client{client_creds, "localhost"}, std::move(client_end)};
-    server_handshake<Transport> s{server{server_creds}, std::move(server_end)};
+    client_handshake<Engine, Transport> c{client{client_creds, "localhost"}, std::move(client_end)};
+    server_handshake<Engine, Transport> s{server{server_creds}, std::move(server_end)};
     const auto deadline = clock::now() + std::chrono::seconds(10);
     const auto start = std::chrono::steady_clock::now();
     std::thread server_thread([&] { s.run(deadline); });
@@ -264,12 +275,16 @@ outcome run_pair(const credentials& client_creds, const credentials& server_cred
     return out;
 }
 
-outcome run_threads(const credentials& client_creds, const credentials& server_creds) {
+template <class Engine>
+outcome run_threads(const typename Engine::credentials& client_creds,
+                    const typename Engine::credentials& server_creds) {
     memory_link link;
-    return run_pair(client_creds, server_creds, link.client_end(), link.server_end());
+    return run_pair<Engine>(client_creds, server_creds, link.client_end(), link.server_end());
 }
 
-outcome run_socket(const credentials& client_creds, const credentials& server_creds) {
+template <class Engine>
+outcome run_socket(const typename Engine::credentials& client_creds,
+                   const typename Engine::credentials& server_creds) {
     outcome out;
     socket_listener listener;
     socket_transport client_end, server_end;
@@ -286,11 +301,16 @@ outcome run_socket(const credentials& client_creds, const credentials& server_cr
     }
     if (out.error)
         return out;
-    return run_pair(client_creds, server_creds, std::move(client_end), std::move(server_end));
+    return run_pair<Engine>(client_creds, server_creds, std::move(client_end),
+                            std::move(server_end));
 }
 
 // The server in a child process, over a pipe each way: the client's view is reported.
-outcome run_child(const credentials& client_creds, const credentials& server_creds) {
+template <class Engine>
+outcome run_child(const typename Engine::credentials& client_creds,
+                  const typename Engine::credentials& server_creds) {
+    using client = typename Engine::client;
+    using server = typename Engine::server;
     outcome out;
     int to_server[2] = {-1, -1}, to_client[2] = {-1, -1};
     const auto give_up = [&](const char* call) {
@@ -310,8 +330,8 @@ outcome run_child(const credentials& client_creds, const credentials& server_cre
     if (child == 0) {
         ::close(to_server[1]);
         ::close(to_client[0]);
-        server_handshake<pipe_transport> s{server{server_creds},
-                                           pipe_transport(to_server[0], to_client[1])};
+        server_handshake<Engine, pipe_transport> s{server{server_creds},
+                                                   pipe_transport(to_server[0], to_client[1])};
         if (s.run(deadline))
             ::_exit(1);
         basic_channel_for<decltype(s)> channel{std::move(s)};
@@ -319,8 +339,8 @@ outcome run_child(const credentials& client_creds, const credentials& server_cre
     }
     ::close(to_server[0]);
     ::close(to_client[1]);
-    client_handshake<pipe_transport> c{client{client_creds, "localhost"},
-                                       pipe_transport(to_client[0], to_server[1])};
+    client_handshake<Engine, pipe_transport> c{client{client_creds, "localhost"},
+                                               pipe_transport(to_client[0], to_server[1])};
     const auto start = std::chrono::steady_clock::now();
     const auto ec = c.run(deadline);
     out.elapsed = duration_cast<microseconds>(std::chrono::steady_clock::now() - start);
@@ -347,31 +367,11 @@ outcome run_child(const credentials& client_creds, const credentials& server_cre
     return out;
 }
 
-int demo(int argc, char** argv) {
-    std::string versions = "all";
-    std::string alpn = "h2,http/1.1";
-    for (int i = 0; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if ((arg == "--tls" || arg == "--alpn") && i + 1 < argc) {
-            (arg == "--tls" ? versions : alpn) = argv[++i];
-        } else {
-            std::fprintf(stderr, "secctx demo: unknown option '%s'\n\n%s", argv[i], usage);
-            return 2;
-        }
-    }
-    if (versions != "all" && versions != "1.2" && versions != "1.3") {
-        std::fprintf(stderr, "secctx demo: --tls takes 1.2, 1.3 or all\n");
-        return 2;
-    }
-
-    const throwaway_ca ca(key_type::ecdsa_p256, "secctx demo CA");
-    const issued_certificate leaf = ca.issue({});
-    std::printf(
-        "throwaway CA \"secctx demo CA\" issued an ECDSA P-256 certificate for localhost\n\n");
-    std::printf("%-15s %-8s %-30s %-5s %3s %7s %7s %7s %4s %4s %9s %10s %10s\n", "transport",
-                "protocol", "cipher", "alpn", "rtt", "flights", "c->s B", "s->c B", "hrr", "res",
-                "total us", "compute us", "waiting us");
-
+// The demo's rows for one engine; false if a handshake failed.
+template <class Engine>
+bool demo_engine(const issued_certificate& leaf, const std::string& ca_pem,
+                 const std::string& versions, const std::string& alpn) {
+    using credentials = typename Engine::credentials;
     bool all_ok = true;
     for (const auto version : {tls_version::tls1_3, tls_version::tls1_2}) {
         if (versions != "all" && (versions == "1.3") != (version == tls_version::tls1_3))
@@ -382,7 +382,7 @@ int demo(int argc, char** argv) {
         sc.alpn = secctx::tool::split_list(alpn);
         sc.min_version = sc.max_version = version;
         client_config cc;
-        cc.trust.certificates = pem_source::from_memory(ca.certificate_pem());
+        cc.trust.certificates = pem_source::from_memory(ca_pem);
         cc.alpn = sc.alpn;
         cc.min_version = cc.max_version = version;
         std::error_code ec;
@@ -390,37 +390,77 @@ int demo(int argc, char** argv) {
         const auto server_creds = credentials::server(sc, ec, &detail);
         const auto client_creds = ec ? credentials() : credentials::client(cc, ec, &detail);
         if (ec) {
-            std::fprintf(stderr, "credentials: %s (%s)\n", ec.message().c_str(), detail.c_str());
-            return 1;
+            std::fprintf(stderr, "%s credentials: %s (%s)\n", Engine::name, ec.message().c_str(),
+                         detail.c_str());
+            return false;
         }
         const struct {
             const char* name;
             outcome (*run)(const credentials&, const credentials&);
-        } transports[] = {{"memory/stepped", run_stepped},
-                          {"memory/threads", run_threads},
-                          {"socket/tcp", run_socket},
-                          {"pipe/child", run_child}};
+        } transports[] = {{"memory/stepped", run_stepped<Engine>},
+                          {"memory/threads", run_threads<Engine>},
+                          {"socket/tcp", run_socket<Engine>},
+                          {"pipe/child", run_child<Engine>}};
         for (const auto& t : transports) {
             const outcome o = t.run(client_creds, server_creds);
             if (o.error) {
                 all_ok = false;
-                std::printf("%-15s FAILED: %s%s%s\n", t.name, o.error.message().c_str(),
-                            o.detail.empty() ? "" : ": ", o.detail.c_str());
+                std::printf("%-7s %-15s FAILED: %s%s%s\n", Engine::name, t.name,
+                            o.error.message().c_str(), o.detail.empty() ? "" : ": ",
+                            o.detail.c_str());
                 continue;
             }
             const auto& m = o.client_metrics;
             const auto us = [](auto d) {
                 return static_cast<long long>(duration_cast<microseconds>(d).count());
             };
-            std::printf("%-15s %-8s %-30s %-5s %3u %7u %7zu %7zu %4s %4s %9lld %10lld %10lld\n",
-                        t.name, o.protocol.c_str(), o.cipher.c_str(),
-                        o.alpn.empty() ? "-" : o.alpn.c_str(), m.round_trips,
-                        m.flights_sent + m.flights_received, m.bytes_sent, m.bytes_received,
-                        m.timings.hello_retry ? "yes" : "no", m.resumed ? "yes" : "no",
-                        us(o.elapsed), us(m.timings.computing), us(m.timings.waiting));
-            std::printf("%-15s then: %s\n", "", o.exchange.c_str());
+            std::printf(
+                "%-7s %-15s %-8s %-40s %-5s %3u %7u %7zu %7zu %4s %4s %9lld %10lld %10lld\n",
+                Engine::name, t.name, o.protocol.c_str(), o.cipher.c_str(),
+                o.alpn.empty() ? "-" : o.alpn.c_str(), m.round_trips,
+                m.flights_sent + m.flights_received, m.bytes_sent, m.bytes_received,
+                m.timings.hello_retry ? "yes" : "no", m.resumed ? "yes" : "no", us(o.elapsed),
+                us(m.timings.computing), us(m.timings.waiting));
+            std::printf("%-23s then: %s\n", "", o.exchange.c_str());
         }
     }
+    return all_ok;
+}
+
+int demo(int argc, char** argv) {
+    std::string versions = "all";
+    std::string alpn = "h2,http/1.1";
+    std::string engine = "all";
+    for (int i = 0; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if ((arg == "--tls" || arg == "--alpn" || arg == "--engine") && i + 1 < argc) {
+            (arg == "--tls" ? versions : arg == "--alpn" ? alpn : engine) = argv[++i];
+        } else {
+            std::fprintf(stderr, "secctx demo: unknown option '%s'\n\n%s", argv[i], usage);
+            return 2;
+        }
+    }
+    if (versions != "all" && versions != "1.2" && versions != "1.3") {
+        std::fprintf(stderr, "secctx demo: --tls takes 1.2, 1.3 or all\n");
+        return 2;
+    }
+    if (engine != "all" && engine != "openssl" && engine != "gnutls") {
+        std::fprintf(stderr, "secctx demo: --engine takes openssl, gnutls or all\n");
+        return 2;
+    }
+
+    const throwaway_ca ca(key_type::ecdsa_p256, "secctx demo CA");
+    const issued_certificate leaf = ca.issue({});
+    std::printf(
+        "throwaway CA \"secctx demo CA\" issued an ECDSA P-256 certificate for localhost\n\n");
+    std::printf("%-7s %-15s %-8s %-40s %-5s %3s %7s %7s %7s %4s %4s %9s %10s %10s\n", "engine",
+                "transport", "protocol", "cipher", "alpn", "rtt", "flights", "c->s B", "s->c B",
+                "hrr", "res", "total us", "compute us", "waiting us");
+    bool all_ok = true;
+    if (engine != "gnutls")
+        all_ok &= demo_engine<tool::openssl_engine>(leaf, ca.certificate_pem(), versions, alpn);
+    if (engine != "openssl")
+        all_ok &= demo_engine<tool::gnutls_engine>(leaf, ca.certificate_pem(), versions, alpn);
     std::printf("\n%s\n", all_ok ? "all handshakes succeeded" : "some handshakes FAILED");
     return all_ok ? 0 : 1;
 }

@@ -32,10 +32,6 @@ namespace secctx::tool {
 
 namespace {
 
-// Pooled buffers: an idle connection holds no buffer memory, only its OpenSSL state.
-using server_handshake = basic_handshake<server, socket_transport, pooled_buffer>;
-using server_channel = basic_channel_for<server_handshake>;
-
 struct settings {
     mode answer = mode::echo;
     unsigned threads = 1;
@@ -65,442 +61,6 @@ std::string peer_name(int fd) {
     return std::string(text) + ":" + std::to_string(port);
 }
 
-struct connection {
-    int fd = -1;
-    std::string peer;
-    std::string summary; // what the handshake negotiated, for the connection's log line
-    clock::time_point accepted;
-    clock::time_point last_activity;
-    std::optional<server_handshake> handshake;
-    std::optional<server_channel> channel;
-    responder reply{mode::echo};
-    std::string outbox;   // plaintext not yet taken by the channel
-    std::string farewell; // why the connection closes once the outbox is out, if it does
-    std::uint32_t watching = 0;
-    bool ready = false; // in the loop's ready list: its turn ended with work left
-    std::list<connection>* home = nullptr;
-    std::list<connection>::iterator self;
-};
-
-// What all loops share: the pool the connections' buffers come from, the connection count that
-// --max-connections bounds, and the listening socket.
-struct shared_state {
-    const settings& limits;
-    const credentials& creds;
-    buffer_pool& pool;
-    int listener;
-    std::atomic<std::size_t> connections{0};
-};
-
-// One thread's loop. All loops watch the one listening socket with EPOLLEXCLUSIVE rather than
-// each having a SO_REUSEPORT socket of its own: the kernel wakes only a loop that is waiting in
-// epoll_wait, so a new connection goes to a loop with nothing to do instead of to one picked by
-// a hash of the peer's address while it is busy with handshakes; and it works for any --listen
-// address (port 0 included) with one descriptor and one accept queue.
-class event_loop {
-public:
-    explicit event_loop(shared_state& shared)
-        : shared_(shared), limits_(shared.limits), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
-          reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {
-        watch_listener();
-    }
-
-    event_loop(const event_loop&) = delete;
-    event_loop& operator=(const event_loop&) = delete;
-
-    ~event_loop() {
-        ::close(epoll_);
-        if (reserve_ >= 0)
-            ::close(reserve_);
-    }
-
-    // A loop that cannot wait ends the process: the other loops would serve on while this one's
-    // connections hang, and the main thread would wait for it forever.
-    [[noreturn]] void run() {
-        if (epoll_ < 0)
-            fail("epoll_create1");
-        epoll_event events[128];
-        for (;;) {
-            // Connections whose turn ended with work left go on at once, after the others.
-            const int n = ::epoll_wait(epoll_, events, 128, ready_.empty() ? 100 : 0);
-            if (n < 0 && errno != EINTR)
-                fail("epoll_wait");
-            for (int i = 0; i < n; ++i) {
-                if (events[i].data.ptr == nullptr)
-                    accept_some();
-                else
-                    serve(*static_cast<connection*>(events[i].data.ptr));
-            }
-            serve_ready();
-            expire(clock::now());
-        }
-    }
-
-private:
-    [[noreturn]] static void fail(const char* call) {
-        std::fprintf(stderr, "secctx server: %s: %s\n", call, std::strerror(errno));
-        std::_Exit(1);
-    }
-
-    // If the listener cannot be watched now (kernel memory), the loop tries again later.
-    void watch_listener() {
-        epoll_event event{};
-        event.events = EPOLLIN | EPOLLEXCLUSIVE;
-        event.data.ptr = nullptr;
-        if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, shared_.listener, &event) == 0)
-            accept_paused_until_.reset();
-        else
-            accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
-    }
-
-    // Only a change costs a system call: a busy connection asks for the same events every time.
-    void want(connection& c, std::uint32_t what) {
-        if (c.watching == what)
-            return;
-        epoll_event event{};
-        event.events = what;
-        event.data.ptr = &c;
-        if (::epoll_ctl(epoll_, c.watching == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &event) != 0)
-            // Unwatched, the connection would only wait for its deadline.
-            return finish(c,
-                          std::string("closed: cannot watch the socket: ") + std::strerror(errno));
-        c.watching = what;
-    }
-
-    // At most a batch per wake-up, so that one loop does not take every connection of a burst
-    // while the others wait: the socket stays readable and wakes the next idle loop.
-    void accept_some() {
-        for (int i = 0; i < 16; ++i) {
-            const int fd =
-                ::accept4(shared_.listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (fd < 0) {
-                if (connection_gone(errno))
-                    continue;
-                if (errno != EAGAIN && errno != EWOULDBLOCK)
-                    cannot_accept(errno);
-                return;
-            }
-            // Handshake flights and small responses are latency-bound: send them at once.
-            const int on = 1;
-            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-            admit(socket_transport(fd));
-        }
-    }
-
-    // accept4() passes on what went wrong with the connection it was taking (Linux's accept(2)
-    // says to retry on these): that connection is gone, the listener is fine.
-    static bool connection_gone(int error) {
-        switch (error) {
-        case EINTR:
-        case ECONNABORTED:
-        case EPROTO:
-        case ENETDOWN:
-        case ENOPROTOOPT:
-        case EHOSTDOWN:
-        case ENONET:
-        case EHOSTUNREACH:
-        case EOPNOTSUPP:
-        case ENETUNREACH:
-        case EPERM:
-            return true;
-        default:
-            return false;
-        }
-    }
-
-    // Out of descriptors (EMFILE, ENFILE) or kernel memory: the pending connection would keep the
-    // listener readable and the loop spinning. A descriptor kept in reserve is given up to accept
-    // it and close it at once, so the peer learns now; if even that fails, this loop stops
-    // accepting for a moment.
-    void cannot_accept(int error) {
-        if ((error == EMFILE || error == ENFILE) && reserve_ >= 0) {
-            ::close(reserve_);
-            const int fd = ::accept4(shared_.listener, nullptr, nullptr, SOCK_CLOEXEC);
-            if (fd >= 0) {
-                std::fprintf(stderr, "%s refused: out of file descriptors\n",
-                             peer_name(fd).c_str());
-                ::close(fd);
-            }
-            reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-            if (fd >= 0)
-                return;
-        }
-        std::fprintf(stderr, "accept paused for 100 ms: %s\n", std::strerror(error));
-        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, shared_.listener, nullptr);
-        accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
-    }
-
-    void admit(socket_transport socket) {
-        const std::string peer = peer_name(socket.native_handle());
-        if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
-            limits_.max_connections) {
-            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
-            std::fprintf(stderr, "%s refused: too many connections (%zu)\n", peer.c_str(),
-                         limits_.max_connections);
-            return; // the socket closes here
-        }
-        const auto now = clock::now();
-        handshaking_.emplace_back();
-        connection& c = handshaking_.back();
-        c.fd = socket.native_handle();
-        c.peer = peer;
-        c.accepted = c.last_activity = now;
-        c.reply = responder(limits_.answer);
-        c.home = &handshaking_;
-        c.self = std::prev(handshaking_.end());
-        handshake_limits hl;
-        hl.timeout = limits_.handshake_timeout;
-        c.handshake.emplace(server{shared_.creds}, std::move(socket), pooled_buffer(shared_.pool),
-                            hl);
-        advance_handshake(c);
-    }
-
-    void serve(connection& c) {
-        if (c.handshake)
-            advance_handshake(c);
-        else
-            advance_channel(c);
-    }
-
-    // Each connection that was ready when the round began gets one more turn.
-    void serve_ready() {
-        for (std::size_t turns = ready_.size(); turns != 0 && !ready_.empty(); --turns) {
-            connection& c = *ready_.front();
-            ready_.pop_front();
-            c.ready = false;
-            advance_channel(c);
-        }
-    }
-
-    void advance_handshake(connection& c) {
-        const step_result r = c.handshake->step();
-        switch (r.status) {
-        case step_status::want_read:
-            return want(c, EPOLLIN);
-        case step_status::want_write:
-            return want(c, EPOLLOUT);
-        case step_status::failed:
-            // The handshake's own deadline can pass first when a step comes just after it.
-            if (r.error == errc::timed_out)
-                return close_for_handshake_timeout(c);
-            // The alert went out with the failed step, as far as the socket took it; the
-            // connection closes now.
-            std::fprintf(stderr, "%s handshake failed: %s\n", c.peer.c_str(),
-                         describe(r.error, c.handshake->error_detail()).c_str());
-            return drop(c);
-        case step_status::done:
-            break;
-        }
-        const auto& p = c.handshake->provider();
-        const auto now = clock::now();
-        const auto elapsed =
-            std::chrono::duration_cast<std::chrono::microseconds>(now - c.accepted);
-        c.summary = std::string(p.protocol()) + " " + std::string(p.cipher()) +
-                    " alpn=" + (p.alpn().empty() ? std::string("-") : std::string(p.alpn())) +
-                    " handshake " + std::to_string(elapsed.count()) + " us" +
-                    (p.resumed() ? " resumed" : "");
-        c.channel.emplace(std::move(*c.handshake));
-        c.handshake.reset();
-        established_.splice(established_.end(), handshaking_, c.self);
-        c.home = &established_;
-        c.last_activity = now;
-        advance_channel(c);
-    }
-
-    // Bytes moved: the connection goes to the back of the idle order.
-    void touch(connection& c) {
-        c.last_activity = clock::now();
-        established_.splice(established_.end(), established_, c.self);
-    }
-
-    std::size_t buffered(const connection& c) const {
-        return c.outbox.size() + c.channel->buffers().output().size();
-    }
-
-    // A turn reads at most this many times: a peer that keeps its socket readable (a streamed
-    // body, an echo at full speed) must not keep the loop from its other connections and from
-    // the deadlines.
-    static constexpr int reads_per_turn = 16;
-
-    void advance_channel(connection& c) {
-        server_channel& ch = *c.channel;
-        std::byte buffer[16384];
-        for (int reads = 0;; ++reads) {
-            bool moved = false;
-            while (!c.outbox.empty()) {
-                const io_result w = ch.write_some(std::as_bytes(std::span(c.outbox)));
-                if (w.error == errc::would_block)
-                    break;
-                if (w.error)
-                    return finish(c, "write failed: " + describe(w.error, ch.error_detail()));
-                c.outbox.erase(0, w.bytes);
-                moved = true;
-            }
-            bool output_waits = !c.outbox.empty();
-            if (!output_waits) {
-                const auto ec = ch.flush();
-                if (ec && ec != errc::would_block)
-                    return finish(c, "write failed: " + describe(ec, ch.error_detail()));
-                output_waits = ec == errc::would_block;
-                if (c.outbox.capacity() > std::size_t{64} * 1024)
-                    c.outbox.shrink_to_fit(); // an idle connection keeps no large buffer
-            }
-            if (moved)
-                touch(c);
-            if (!c.farewell.empty()) {
-                // Nothing more is read: what was asked is answered, then close_notify, then the
-                // TCP connection closes.
-                if (output_waits)
-                    return want(c, EPOLLOUT);
-                ch.shutdown_send();
-                discard_unread(c.fd);
-                return finish(c, c.farewell);
-            }
-            if (reads == reads_per_turn) {
-                // What the channel holds already (whole records, plaintext) would not wake
-                // epoll: the turn goes on from the ready list instead.
-                if (!c.ready) {
-                    c.ready = true;
-                    ready_.push_back(&c);
-                }
-                return want(c, output_waits ? EPOLLIN | EPOLLOUT : EPOLLIN);
-            }
-            // Requests are read on while answers wait for the peer, up to --max-output: a peer
-            // that sends but never reads is closed then, instead of being buffered for.
-            const io_result r = ch.read_some(buffer);
-            if (r.error == errc::would_block)
-                return want(c, output_waits ? EPOLLIN | EPOLLOUT : EPOLLIN);
-            if (r.error == errc::end_of_stream) {
-                c.farewell = "closed by the peer (close_notify)";
-                continue;
-            }
-            if (r.error == errc::truncated || r.error == errc::truncated_mid_record)
-                return finish(c, "truncated: " + r.error.message());
-            if (r.error)
-                return finish(c, "failed: " + describe(r.error, ch.error_detail()));
-            touch(c);
-            const std::string_view text(reinterpret_cast<const char*>(buffer), r.bytes);
-            if (c.reply.answer(text, c.outbox))
-                c.farewell = "closed after the response";
-            if (buffered(c) > limits_.max_output)
-                return finish(c, "closed: output limit (" + std::to_string(buffered(c)) +
-                                     " bytes not read by the peer, --max-output " +
-                                     std::to_string(limits_.max_output) + ")");
-        }
-    }
-
-    // Closing a socket with unread bytes makes the kernel answer with a reset, which may destroy
-    // the response before the peer reads it: requests already here that will not be answered
-    // (after "Connection: close", the rest of a refused head) are read and dropped first. Bytes
-    // that arrive later still meet a reset: there is no lingering close.
-    static void discard_unread(int fd) {
-        char sink[16384];
-        for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
-        }
-    }
-
-    void finish(connection& c, const std::string& why) {
-        std::fprintf(stderr, "%s %s; %s\n", c.peer.c_str(), c.summary.c_str(), why.c_str());
-        drop(c);
-    }
-
-    // Closing the descriptor also takes it out of the epoll set.
-    void drop(connection& c) {
-        if (c.ready)
-            ready_.erase(std::find(ready_.begin(), ready_.end(), &c));
-        c.home->erase(c.self);
-        shared_.connections.fetch_sub(1, std::memory_order_relaxed);
-    }
-
-    void close_for_handshake_timeout(connection& c) {
-        std::fprintf(stderr, "%s closed: handshake timeout (%lld ms)\n", c.peer.c_str(),
-                     static_cast<long long>(limits_.handshake_timeout.count()));
-        drop(c);
-    }
-
-    // Both lists are in deadline order (accepted, last active), so only expired ones are looked at.
-    void expire(clock::time_point now) {
-        while (!handshaking_.empty() &&
-               now - handshaking_.front().accepted >= limits_.handshake_timeout) {
-            close_for_handshake_timeout(handshaking_.front());
-        }
-        while (!established_.empty() &&
-               now - established_.front().last_activity >= limits_.idle_timeout) {
-            connection& c = established_.front();
-            c.channel->shutdown_send(); // a clean end: the peer can tell it from a cut
-            std::fprintf(stderr, "%s %s; closed: idle timeout (%lld ms)\n", c.peer.c_str(),
-                         c.summary.c_str(), static_cast<long long>(limits_.idle_timeout.count()));
-            drop(c);
-        }
-        if (accept_paused_until_ && now >= *accept_paused_until_)
-            watch_listener();
-        // Another loop may have taken the descriptor the reserve gave up.
-        if (reserve_ < 0)
-            reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    }
-
-    shared_state& shared_;
-    const settings& limits_;
-    int epoll_;
-    int reserve_;
-    std::optional<clock::time_point> accept_paused_until_;
-    // Stable addresses (epoll holds pointers), and splice() keeps each list in deadline order.
-    std::list<connection> handshaking_;
-    std::list<connection> established_;
-    std::deque<connection*> ready_;
-};
-
-// One connection over this process's stdin/stdout (pipe transport), blocking.
-int serve_stdio(const credentials& creds, const settings& s) {
-    using stdio_handshake = basic_handshake<server, pipe_transport, dynamic_buffer>;
-    handshake_limits limits;
-    limits.timeout = s.handshake_timeout;
-    stdio_handshake handshake{server{creds}, pipe_transport::standard_streams(), dynamic_buffer(),
-                              limits};
-    if (const auto ec = handshake.run()) {
-        std::fprintf(stderr, "stdio handshake failed: %s\n",
-                     describe(ec, handshake.error_detail()).c_str());
-        return 1;
-    }
-    basic_channel_for<stdio_handshake> channel{std::move(handshake)};
-    const auto attributes = channel.attributes();
-    std::fprintf(stderr, "stdio %s %s alpn=%s\n", attributes.protocol.c_str(),
-                 attributes.cipher.c_str(),
-                 attributes.alpn.empty() ? "-" : attributes.alpn.c_str());
-    responder reply(s.answer);
-    std::byte buffer[16384];
-    for (;;) {
-        const io_result r = channel.read(buffer, clock::time_point::max());
-        if (r.error == errc::end_of_stream) {
-            std::fprintf(stderr, "stdio closed by the peer (close_notify)\n");
-            return channel.shutdown_send() ? 1 : 0;
-        }
-        if (r.error) {
-            std::fprintf(stderr, "stdio %s\n", describe(r.error, channel.error_detail()).c_str());
-            return 1;
-        }
-        std::string out;
-        const bool close = reply.answer({reinterpret_cast<const char*>(buffer), r.bytes}, out);
-        if (const auto ec =
-                channel.write_all(std::as_bytes(std::span(out)), clock::time_point::max()))
-            return 1;
-        if (close) {
-            channel.shutdown_send();
-            return 0;
-        }
-    }
-}
-
-bool parse_version(const std::string& text, tls_version& out) {
-    if (text == "tls1.2" || text == "TLSv1.2")
-        out = tls_version::tls1_2;
-    else if (text == "tls1.3" || text == "TLSv1.3")
-        out = tls_version::tls1_3;
-    else
-        return false;
-    return true;
-}
-
 // The descriptors the process may open: raised to the hard limit, and --max-connections kept
 // under it with room for the listener, the loops' epoll and reserve descriptors and stdio, so
 // that accepting never runs out of descriptors while connections are counted.
@@ -518,6 +78,491 @@ std::size_t connections_that_fit(std::size_t wanted, unsigned threads) {
                      "secctx server: --max-connections lowered to %zu (RLIMIT_NOFILE %llu)\n", fit,
                      static_cast<unsigned long long>(limit.rlim_cur));
     return std::min(wanted, fit);
+}
+
+// The server over one engine (--engine): its connections, event loops and stdio mode.
+template <class Engine>
+struct engine_server {
+    using server = typename Engine::server;
+    using credentials = typename Engine::credentials;
+    // Pooled buffers: an idle connection holds no buffer memory, only its engine's state.
+    using server_handshake = basic_handshake<server, socket_transport, pooled_buffer>;
+    using server_channel = basic_channel_for<server_handshake>;
+
+    struct connection {
+        int fd = -1;
+        std::string peer;
+        std::string summary; // what the handshake negotiated, for the connection's log line
+        clock::time_point accepted;
+        clock::time_point last_activity;
+        std::optional<server_handshake> handshake;
+        std::optional<server_channel> channel;
+        responder reply{mode::echo};
+        std::string outbox;   // plaintext not yet taken by the channel
+        std::string farewell; // why the connection closes once the outbox is out, if it does
+        std::uint32_t watching = 0;
+        bool ready = false; // in the loop's ready list: its turn ended with work left
+        std::list<connection>* home = nullptr;
+        std::list<connection>::iterator self;
+    };
+
+    // What all loops share: the pool the connections' buffers come from, the connection count that
+    // --max-connections bounds, and the listening socket.
+    struct shared_state {
+        const settings& limits;
+        const credentials& creds;
+        buffer_pool& pool;
+        int listener;
+        std::atomic<std::size_t> connections{0};
+    };
+
+    // One thread's loop. All loops watch the one listening socket with EPOLLEXCLUSIVE rather than
+    // each having a SO_REUSEPORT socket of its own: the kernel wakes only a loop that is waiting in
+    // epoll_wait, so a new connection goes to a loop with nothing to do instead of to one picked by
+    // a hash of the peer's address while it is busy with handshakes; and it works for any --listen
+    // address (port 0 included) with one descriptor and one accept queue.
+    class event_loop {
+    public:
+        explicit event_loop(shared_state& shared)
+            : shared_(shared), limits_(shared.limits), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+              reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {
+            watch_listener();
+        }
+
+        event_loop(const event_loop&) = delete;
+        event_loop& operator=(const event_loop&) = delete;
+
+        ~event_loop() {
+            ::close(epoll_);
+            if (reserve_ >= 0)
+                ::close(reserve_);
+        }
+
+        // A loop that cannot wait ends the process: the other loops would serve on while this one's
+        // connections hang, and the main thread would wait for it forever.
+        [[noreturn]] void run() {
+            if (epoll_ < 0)
+                fail("epoll_create1");
+            epoll_event events[128];
+            for (;;) {
+                // Connections whose turn ended with work left go on at once, after the others.
+                const int n = ::epoll_wait(epoll_, events, 128, ready_.empty() ? 100 : 0);
+                if (n < 0 && errno != EINTR)
+                    fail("epoll_wait");
+                for (int i = 0; i < n; ++i) {
+                    if (events[i].data.ptr == nullptr)
+                        accept_some();
+                    else
+                        serve(*static_cast<connection*>(events[i].data.ptr));
+                }
+                serve_ready();
+                expire(clock::now());
+            }
+        }
+
+    private:
+        [[noreturn]] static void fail(const char* call) {
+            std::fprintf(stderr, "secctx server: %s: %s\n", call, std::strerror(errno));
+            std::_Exit(1);
+        }
+
+        // If the listener cannot be watched now (kernel memory), the loop tries again later.
+        void watch_listener() {
+            epoll_event event{};
+            event.events = EPOLLIN | EPOLLEXCLUSIVE;
+            event.data.ptr = nullptr;
+            if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, shared_.listener, &event) == 0)
+                accept_paused_until_.reset();
+            else
+                accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
+        }
+
+        // Only a change costs a system call: a busy connection asks for the same events every time.
+        void want(connection& c, std::uint32_t what) {
+            if (c.watching == what)
+                return;
+            epoll_event event{};
+            event.events = what;
+            event.data.ptr = &c;
+            if (::epoll_ctl(epoll_, c.watching == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd,
+                            &event) != 0)
+                // Unwatched, the connection would only wait for its deadline.
+                return finish(c, std::string("closed: cannot watch the socket: ") +
+                                     std::strerror(errno));
+            c.watching = what;
+        }
+
+        // At most a batch per wake-up, so that one loop does not take every connection of a burst
+        // while the others wait: the socket stays readable and wakes the next idle loop.
+        void accept_some() {
+            for (int i = 0; i < 16; ++i) {
+                const int fd =
+                    ::accept4(shared_.listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) {
+                    if (connection_gone(errno))
+                        continue;
+                    if (errno != EAGAIN && errno != EWOULDBLOCK)
+                        cannot_accept(errno);
+                    return;
+                }
+                // Handshake flights and small responses are latency-bound: send them at once.
+                const int on = 1;
+                ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+                admit(socket_transport(fd));
+            }
+        }
+
+        // accept4() passes on what went wrong with the connection it was taking (Linux's accept(2)
+        // says to retry on these): that connection is gone, the listener is fine.
+        static bool connection_gone(int error) {
+            switch (error) {
+            case EINTR:
+            case ECONNABORTED:
+            case EPROTO:
+            case ENETDOWN:
+            case ENOPROTOOPT:
+            case EHOSTDOWN:
+            case ENONET:
+            case EHOSTUNREACH:
+            case EOPNOTSUPP:
+            case ENETUNREACH:
+            case EPERM:
+                return true;
+            default:
+                return false;
+            }
+        }
+
+        // Out of descriptors (EMFILE, ENFILE) or kernel memory: the pending connection would keep
+        // the listener readable and the loop spinning. A descriptor kept in reserve is given up to
+        // accept it and close it at once, so the peer learns now; if even that fails, this loop
+        // stops accepting for a moment.
+        void cannot_accept(int error) {
+            if ((error == EMFILE || error == ENFILE) && reserve_ >= 0) {
+                ::close(reserve_);
+                const int fd = ::accept4(shared_.listener, nullptr, nullptr, SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    std::fprintf(stderr, "%s refused: out of file descriptors\n",
+                                 peer_name(fd).c_str());
+                    ::close(fd);
+                }
+                reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (fd >= 0)
+                    return;
+            }
+            std::fprintf(stderr, "accept paused for 100 ms: %s\n", std::strerror(error));
+            ::epoll_ctl(epoll_, EPOLL_CTL_DEL, shared_.listener, nullptr);
+            accept_paused_until_ = clock::now() + std::chrono::milliseconds(100);
+        }
+
+        void admit(socket_transport socket) {
+            const std::string peer = peer_name(socket.native_handle());
+            if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >=
+                limits_.max_connections) {
+                shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+                std::fprintf(stderr, "%s refused: too many connections (%zu)\n", peer.c_str(),
+                             limits_.max_connections);
+                return; // the socket closes here
+            }
+            const auto now = clock::now();
+            handshaking_.emplace_back();
+            connection& c = handshaking_.back();
+            c.fd = socket.native_handle();
+            c.peer = peer;
+            c.accepted = c.last_activity = now;
+            c.reply = responder(limits_.answer);
+            c.home = &handshaking_;
+            c.self = std::prev(handshaking_.end());
+            handshake_limits hl;
+            hl.timeout = limits_.handshake_timeout;
+            c.handshake.emplace(server{shared_.creds}, std::move(socket),
+                                pooled_buffer(shared_.pool), hl);
+            advance_handshake(c);
+        }
+
+        void serve(connection& c) {
+            if (c.handshake)
+                advance_handshake(c);
+            else
+                advance_channel(c);
+        }
+
+        // Each connection that was ready when the round began gets one more turn.
+        void serve_ready() {
+            for (std::size_t turns = ready_.size(); turns != 0 && !ready_.empty(); --turns) {
+                connection& c = *ready_.front();
+                ready_.pop_front();
+                c.ready = false;
+                advance_channel(c);
+            }
+        }
+
+        void advance_handshake(connection& c) {
+            const step_result r = c.handshake->step();
+            switch (r.status) {
+            case step_status::want_read:
+                return want(c, EPOLLIN);
+            case step_status::want_write:
+                return want(c, EPOLLOUT);
+            case step_status::failed:
+                // The handshake's own deadline can pass first when a step comes just after it.
+                if (r.error == errc::timed_out)
+                    return close_for_handshake_timeout(c);
+                // The alert went out with the failed step, as far as the socket took it; the
+                // connection closes now.
+                std::fprintf(stderr, "%s handshake failed: %s\n", c.peer.c_str(),
+                             describe(r.error, c.handshake->error_detail()).c_str());
+                return drop(c);
+            case step_status::done:
+                break;
+            }
+            const auto& p = c.handshake->provider();
+            const auto now = clock::now();
+            const auto elapsed =
+                std::chrono::duration_cast<std::chrono::microseconds>(now - c.accepted);
+            c.summary = std::string(p.protocol()) + " " + std::string(p.cipher()) +
+                        " alpn=" + (p.alpn().empty() ? std::string("-") : std::string(p.alpn())) +
+                        " handshake " + std::to_string(elapsed.count()) + " us" +
+                        (p.resumed() ? " resumed" : "");
+            c.channel.emplace(std::move(*c.handshake));
+            c.handshake.reset();
+            established_.splice(established_.end(), handshaking_, c.self);
+            c.home = &established_;
+            c.last_activity = now;
+            advance_channel(c);
+        }
+
+        // Bytes moved: the connection goes to the back of the idle order.
+        void touch(connection& c) {
+            c.last_activity = clock::now();
+            established_.splice(established_.end(), established_, c.self);
+        }
+
+        std::size_t buffered(const connection& c) const {
+            return c.outbox.size() + c.channel->buffers().output().size();
+        }
+
+        // A turn reads at most this many times: a peer that keeps its socket readable (a streamed
+        // body, an echo at full speed) must not keep the loop from its other connections and from
+        // the deadlines.
+        static constexpr int reads_per_turn = 16;
+
+        void advance_channel(connection& c) {
+            server_channel& ch = *c.channel;
+            std::byte buffer[16384];
+            for (int reads = 0;; ++reads) {
+                bool moved = false;
+                while (!c.outbox.empty()) {
+                    const io_result w = ch.write_some(std::as_bytes(std::span(c.outbox)));
+                    if (w.error == errc::would_block)
+                        break;
+                    if (w.error)
+                        return finish(c, "write failed: " + describe(w.error, ch.error_detail()));
+                    c.outbox.erase(0, w.bytes);
+                    moved = true;
+                }
+                bool output_waits = !c.outbox.empty();
+                if (!output_waits) {
+                    const auto ec = ch.flush();
+                    if (ec && ec != errc::would_block)
+                        return finish(c, "write failed: " + describe(ec, ch.error_detail()));
+                    output_waits = ec == errc::would_block;
+                    if (c.outbox.capacity() > std::size_t{64} * 1024)
+                        c.outbox.shrink_to_fit(); // an idle connection keeps no large buffer
+                }
+                if (moved)
+                    touch(c);
+                if (!c.farewell.empty()) {
+                    // Nothing more is read: what was asked is answered, then close_notify, then the
+                    // TCP connection closes.
+                    if (output_waits)
+                        return want(c, EPOLLOUT);
+                    ch.shutdown_send();
+                    discard_unread(c.fd);
+                    return finish(c, c.farewell);
+                }
+                if (reads == reads_per_turn) {
+                    // What the channel holds already (whole records, plaintext) would not wake
+                    // epoll: the turn goes on from the ready list instead.
+                    if (!c.ready) {
+                        c.ready = true;
+                        ready_.push_back(&c);
+                    }
+                    return want(c, output_waits ? EPOLLIN | EPOLLOUT : EPOLLIN);
+                }
+                // Requests are read on while answers wait for the peer, up to --max-output: a peer
+                // that sends but never reads is closed then, instead of being buffered for.
+                const io_result r = ch.read_some(buffer);
+                if (r.error == errc::would_block)
+                    return want(c, output_waits ? EPOLLIN | EPOLLOUT : EPOLLIN);
+                if (r.error == errc::end_of_stream) {
+                    c.farewell = "closed by the peer (close_notify)";
+                    continue;
+                }
+                if (r.error == errc::truncated || r.error == errc::truncated_mid_record)
+                    return finish(c, "truncated: " + r.error.message());
+                if (r.error)
+                    return finish(c, "failed: " + describe(r.error, ch.error_detail()));
+                touch(c);
+                const std::string_view text(reinterpret_cast<const char*>(buffer), r.bytes);
+                if (c.reply.answer(text, c.outbox))
+                    c.farewell = "closed after the response";
+                if (buffered(c) > limits_.max_output)
+                    return finish(c, "closed: output limit (" + std::to_string(buffered(c)) +
+                                         " bytes not read by the peer, --max-output " +
+                                         std::to_string(limits_.max_output) + ")");
+            }
+        }
+
+        // Closing a socket with unread bytes makes the kernel answer with a reset, which may
+        // destroy the response before the peer reads it: requests already here that will not be
+        // answered (after "Connection: close", the rest of a refused head) are read and dropped
+        // first. Bytes that arrive later still meet a reset: there is no lingering close.
+        static void discard_unread(int fd) {
+            char sink[16384];
+            for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+            }
+        }
+
+        void finish(connection& c, const std::string& why) {
+            std::fprintf(stderr, "%s %s; %s\n", c.peer.c_str(), c.summary.c_str(), why.c_str());
+            drop(c);
+        }
+
+        // Closing the descriptor also takes it out of the epoll set.
+        void drop(connection& c) {
+            if (c.ready)
+                ready_.erase(std::find(ready_.begin(), ready_.end(), &c));
+            c.home->erase(c.self);
+            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+        }
+
+        void close_for_handshake_timeout(connection& c) {
+            std::fprintf(stderr, "%s closed: handshake timeout (%lld ms)\n", c.peer.c_str(),
+                         static_cast<long long>(limits_.handshake_timeout.count()));
+            drop(c);
+        }
+
+        // Both lists are in deadline order (accepted, last active), so only expired ones are looked
+        // at.
+        void expire(clock::time_point now) {
+            while (!handshaking_.empty() &&
+                   now - handshaking_.front().accepted >= limits_.handshake_timeout) {
+                close_for_handshake_timeout(handshaking_.front());
+            }
+            while (!established_.empty() &&
+                   now - established_.front().last_activity >= limits_.idle_timeout) {
+                connection& c = established_.front();
+                c.channel->shutdown_send(); // a clean end: the peer can tell it from a cut
+                std::fprintf(stderr, "%s %s; closed: idle timeout (%lld ms)\n", c.peer.c_str(),
+                             c.summary.c_str(),
+                             static_cast<long long>(limits_.idle_timeout.count()));
+                drop(c);
+            }
+            if (accept_paused_until_ && now >= *accept_paused_until_)
+                watch_listener();
+            // Another loop may have taken the descriptor the reserve gave up.
+            if (reserve_ < 0)
+                reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        }
+
+        shared_state& shared_;
+        const settings& limits_;
+        int epoll_;
+        int reserve_;
+        std::optional<clock::time_point> accept_paused_until_;
+        // Stable addresses (epoll holds pointers), and splice() keeps each list in deadline order.
+        std::list<connection> handshaking_;
+        std::list<connection> established_;
+        std::deque<connection*> ready_;
+    };
+
+    // One connection over this process's stdin/stdout (pipe transport), blocking.
+    static int serve_stdio(const credentials& creds, const settings& s) {
+        using stdio_handshake = basic_handshake<server, pipe_transport, dynamic_buffer>;
+        handshake_limits limits;
+        limits.timeout = s.handshake_timeout;
+        stdio_handshake handshake{server{creds}, pipe_transport::standard_streams(),
+                                  dynamic_buffer(), limits};
+        if (const auto ec = handshake.run()) {
+            std::fprintf(stderr, "stdio handshake failed: %s\n",
+                         describe(ec, handshake.error_detail()).c_str());
+            return 1;
+        }
+        basic_channel_for<stdio_handshake> channel{std::move(handshake)};
+        const auto attributes = channel.attributes();
+        std::fprintf(stderr, "stdio %s %s alpn=%s\n", attributes.protocol.c_str(),
+                     attributes.cipher.c_str(),
+                     attributes.alpn.empty() ? "-" : attributes.alpn.c_str());
+        responder reply(s.answer);
+        std::byte buffer[16384];
+        for (;;) {
+            const io_result r = channel.read(buffer, clock::time_point::max());
+            if (r.error == errc::end_of_stream) {
+                std::fprintf(stderr, "stdio closed by the peer (close_notify)\n");
+                return channel.shutdown_send() ? 1 : 0;
+            }
+            if (r.error) {
+                std::fprintf(stderr, "stdio %s\n",
+                             describe(r.error, channel.error_detail()).c_str());
+                return 1;
+            }
+            std::string out;
+            const bool close = reply.answer({reinterpret_cast<const char*>(buffer), r.bytes}, out);
+            if (const auto ec =
+                    channel.write_all(std::as_bytes(std::span(out)), clock::time_point::max()))
+                return 1;
+            if (close) {
+                channel.shutdown_send();
+                return 0;
+            }
+        }
+    }
+
+    // Serves with `config` until the process ends (or, with --stdio, the one connection does).
+    static int run(server_config& config, settings& s, const std::string& listen, bool stdio) {
+        std::error_code ec;
+        std::string detail;
+        const credentials creds = credentials::server(config, ec, &detail);
+        forget(config.private_key_password);
+        if (ec) {
+            std::fprintf(stderr, "secctx server: credentials: %s\n", describe(ec, detail).c_str());
+            return 1;
+        }
+        if (stdio)
+            return serve_stdio(creds, s);
+        socket_listener listener;
+        if (const auto listen_error = socket_listener::listen_tcp(listen, listener)) {
+            std::fprintf(stderr, "secctx server: cannot listen on %s: %s\n", listen.c_str(),
+                         listen_error.message().c_str());
+            return 1;
+        }
+        s.max_connections = connections_that_fit(s.max_connections, s.threads);
+        // Blocks are taken lazily: the bound only caps busy connections (two blocks each at most).
+        buffer_pool pool(2 * s.max_connections + 64);
+        shared_state shared{s, creds, pool, listener.native_handle()};
+        std::fprintf(stderr, "listening on port %u (%u threads, %s)\n",
+                     static_cast<unsigned>(listener.port()), s.threads, Engine::name);
+        std::vector<std::jthread> others;
+        for (unsigned i = 1; i < s.threads; ++i)
+            others.emplace_back([&shared] {
+                // Named, so that tools (and the tests) can tell the loops from other threads, such
+                // as a sanitizer's.
+                pthread_setname_np(pthread_self(), "secctx-loop");
+                event_loop(shared).run();
+            });
+        event_loop(shared).run();
+    }
+};
+
+bool parse_version(const std::string& text, tls_version& out) {
+    if (text == "tls1.2" || text == "TLSv1.2")
+        out = tls_version::tls1_2;
+    else if (text == "tls1.3" || text == "TLSv1.3")
+        out = tls_version::tls1_3;
+    else
+        return false;
+    return true;
 }
 
 } // namespace
@@ -542,7 +587,8 @@ int run_server(int argc, char** argv) {
                            "--min-version",
                            "--max-version",
                            "--session-cache",
-                           "--session-lifetime"},
+                           "--session-lifetime",
+                           "--engine"},
               {"--stdio", "--no-session-tickets"});
     // Sockets send with MSG_NOSIGNAL; this is for stderr, when whatever reads the log is gone.
     static_cast<void>(std::signal(SIGPIPE, SIG_IGN)); // fails only for a bad signal number
@@ -604,37 +650,12 @@ int run_server(int argc, char** argv) {
         return std::fprintf(stderr, "secctx server: --min-version and --max-version take tls1.2 or "
                                     "tls1.3\n"),
                2;
-    std::error_code ec;
-    std::string detail;
-    const credentials creds = credentials::server(config, ec, &detail);
-    forget(config.private_key_password);
-    if (ec) {
-        std::fprintf(stderr, "secctx server: credentials: %s\n", describe(ec, detail).c_str());
-        return 1;
-    }
-    if (o.has("--stdio"))
-        return serve_stdio(creds, s);
-    socket_listener listener;
-    if (const auto listen_error = socket_listener::listen_tcp(o.get("--listen"), listener)) {
-        std::fprintf(stderr, "secctx server: cannot listen on %s: %s\n", o.get("--listen").c_str(),
-                     listen_error.message().c_str());
-        return 1;
-    }
-    s.max_connections = connections_that_fit(s.max_connections, s.threads);
-    // Blocks are taken lazily: the bound only caps busy connections (two blocks each at most).
-    buffer_pool pool(2 * s.max_connections + 64);
-    shared_state shared{s, creds, pool, listener.native_handle()};
-    std::fprintf(stderr, "listening on port %u (%u threads)\n",
-                 static_cast<unsigned>(listener.port()), s.threads);
-    std::vector<std::jthread> others;
-    for (unsigned i = 1; i < s.threads; ++i)
-        others.emplace_back([&shared] {
-            // Named, so that tools (and the tests) can tell the loops from other threads, such as
-            // a sanitizer's.
-            pthread_setname_np(pthread_self(), "secctx-loop");
-            event_loop(shared).run();
-        });
-    event_loop(shared).run();
+    const std::string engine = o.get("--engine", "openssl");
+    if (engine == "gnutls")
+        return engine_server<gnutls_engine>::run(config, s, o.get("--listen"), o.has("--stdio"));
+    if (engine != "openssl")
+        return std::fprintf(stderr, "secctx server: --engine takes openssl or gnutls\n"), 2;
+    return engine_server<openssl_engine>::run(config, s, o.get("--listen"), o.has("--stdio"));
 }
 
 } // namespace secctx::tool

@@ -1,6 +1,8 @@
 // What the secctx tool's commands share: option parsing, key passwords from files, list splitting.
 #pragma once
 
+#include "secctx/gnutls.hpp"
+#include "secctx/openssl.hpp"
 #include "secctx/secctx.hpp"
 
 #include <openssl/crypto.h>
@@ -14,6 +16,21 @@
 #include <vector>
 
 namespace secctx::tool {
+
+// The engines the tool offers (--engine): each names its credentials and roles.
+struct openssl_engine {
+    using credentials = secctx::openssl::credentials;
+    using client = secctx::openssl::client;
+    using server = secctx::openssl::server;
+    static constexpr const char* name = "openssl";
+};
+
+struct gnutls_engine {
+    using credentials = secctx::gnutls::credentials;
+    using client = secctx::gnutls::client;
+    using server = secctx::gnutls::server;
+    static constexpr const char* name = "gnutls";
+};
 
 // "--name value" options and "--flag" switches; anything else is an error.
 class options {

@@ -222,6 +222,36 @@ BOOST_AUTO_TEST_CASE(gnutls_cli_gets_its_bytes_echoed) {
     BOOST_TEST(reply.find("hello-gnutls") != std::string::npos, reply);
 }
 
+// The GnuTLS engine behind the same server, against the same real clients: OpenSSL's and GnuTLS's
+// command-line clients over both versions, and resumption by session ID (the server's cache) and
+// by ticket, five reconnections each.
+BOOST_AUTO_TEST_CASE(the_gnutls_engine_serves_openssl_and_gnutls_clients_and_resumes) {
+    start_server("--engine gnutls --mode echo");
+    BOOST_TEST(wait_for_log("gnutls"));
+    for (const char* version : {"-tls1_3", "-tls1_2"}) {
+        BOOST_TEST_CONTEXT(version) {
+            const std::string reply = test::run(
+                "(echo hello-secctx; sleep 1) | timeout 10 openssl s_client -quiet -no_ign_eof " +
+                std::string(version) + " -connect 127.0.0.1:" + port + " -CAfile " + ca +
+                " -servername localhost 2>/dev/null");
+            BOOST_TEST(reply == "hello-secctx\n");
+        }
+    }
+    const std::string reply = test::run("(echo hello-gnutls; sleep 1) | timeout 10 gnutls-cli "
+                                        "--logfile=/dev/null --x509cafile " +
+                                        ca + " -p " + port + " localhost 2>/dev/null");
+    BOOST_TEST(reply.find("hello-gnutls") != std::string::npos, reply);
+    for (const std::string tickets : {" -no_ticket", ""}) {
+        BOOST_TEST_CONTEXT("TLS 1.2" << tickets) {
+            const std::string out = test::run("timeout 20 openssl s_client -tls1_2" + tickets +
+                                              " -reconnect -connect 127.0.0.1:" + port +
+                                              " -CAfile " + ca +
+                                              " -servername localhost </dev/null 2>&1");
+            BOOST_TEST(count(out, "Reused, TLSv1.2") == 5u, out);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(curl_gets_http_responses_on_one_kept_alive_connection) {
     start_server("--mode http --alpn http/1.1");
     const std::string body =
