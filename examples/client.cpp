@@ -17,9 +17,6 @@ namespace secctx::tool {
 
 namespace {
 
-using client_handshake = basic_handshake<client, socket_transport, dynamic_buffer>;
-using client_channel = basic_channel_for<client_handshake>;
-
 void print_attributes(const connection_attributes& a) {
     std::printf("protocol: %s\ncipher: %s\ngroup: %s\nalpn: %s\nresumed: %s\n", a.protocol.c_str(),
                 a.cipher.c_str(), a.key_exchange_group.c_str(),
@@ -44,7 +41,8 @@ std::error_code to_stdout(std::span<const std::byte> bytes) {
 
 // Everything the server sends until it closes or goes quiet; success unless the stream failed
 // or was truncated.
-std::error_code print_reply(client_channel& channel, clock::time_point deadline) {
+template <class Channel>
+std::error_code print_reply(Channel& channel, clock::time_point deadline) {
     std::byte buffer[16384];
     for (;;) {
         const io_result r = channel.read(buffer, deadline);
@@ -58,7 +56,8 @@ std::error_code print_reply(client_channel& channel, clock::time_point deadline)
 }
 
 // --stdio: stdin to the server, the server to stdout, until either side ends.
-std::error_code relay_stdio(client_channel& channel) {
+template <class Channel>
+std::error_code relay_stdio(Channel& channel) {
     std::byte buffer[16384];
     pollfd watched[2] = {{0, POLLIN, 0}, {channel.transport().native_handle(), POLLIN, 0}};
     bool input_open = true;
@@ -91,33 +90,14 @@ std::error_code relay_stdio(client_channel& channel) {
     }
 }
 
-} // namespace
-
-int run_client(int argc, char** argv) {
-    options o(argc, argv,
-              {"--connect", "--ca", "--servername", "--cert", "--key", "--key-password-file",
-               "--alpn", "--send", "--timeout"},
-              {"--stdio"});
-    const auto timeout = std::chrono::milliseconds(o.number("--timeout", 10'000));
-    if (!o.error().empty() || !o.has("--connect")) {
-        std::fprintf(stderr, "secctx client: %s\nsee secctx --help\n",
-                     o.error().empty() ? "--connect HOST:PORT is required" : o.error().c_str());
-        return 2;
-    }
-    const std::string endpoint = o.get("--connect");
-    std::string host = endpoint.substr(0, endpoint.rfind(':'));
-    if (host.size() > 2 && host.front() == '[')
-        host = host.substr(1, host.size() - 2);
-    client_config config;
-    if (o.has("--ca"))
-        config.trust.certificates = pem_source::from_file(o.get("--ca"));
-    if (o.has("--cert")) {
-        config.certificate_chain = pem_source::from_file(o.get("--cert"));
-        config.private_key = pem_source::from_file(o.get("--key"));
-    }
-    if (!read_key_password(o, "client", config.private_key_password))
-        return 2;
-    config.alpn = split_list(o.get("--alpn"));
+// The handshake and the channel over one engine (--engine).
+template <class Engine>
+int connect(options& o, client_config& config, const std::string& host, const std::string& endpoint,
+            std::chrono::milliseconds timeout) {
+    using client = typename Engine::client;
+    using credentials = typename Engine::credentials;
+    using client_handshake = basic_handshake<client, socket_transport, dynamic_buffer>;
+    using client_channel = basic_channel_for<client_handshake>;
     std::error_code ec;
     std::string detail;
     const credentials creds = credentials::client(config, ec, &detail);
@@ -171,6 +151,41 @@ int run_client(int argc, char** argv) {
     }
     channel.shutdown(clock::now() + std::chrono::milliseconds(200));
     return 0;
+}
+
+} // namespace
+
+int run_client(int argc, char** argv) {
+    options o(argc, argv,
+              {"--connect", "--ca", "--servername", "--cert", "--key", "--key-password-file",
+               "--alpn", "--send", "--timeout", "--engine"},
+              {"--stdio"});
+    const auto timeout = std::chrono::milliseconds(o.number("--timeout", 10'000));
+    if (!o.error().empty() || !o.has("--connect")) {
+        std::fprintf(stderr, "secctx client: %s\nsee secctx --help\n",
+                     o.error().empty() ? "--connect HOST:PORT is required" : o.error().c_str());
+        return 2;
+    }
+    const std::string endpoint = o.get("--connect");
+    std::string host = endpoint.substr(0, endpoint.rfind(':'));
+    if (host.size() > 2 && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
+    client_config config;
+    if (o.has("--ca"))
+        config.trust.certificates = pem_source::from_file(o.get("--ca"));
+    if (o.has("--cert")) {
+        config.certificate_chain = pem_source::from_file(o.get("--cert"));
+        config.private_key = pem_source::from_file(o.get("--key"));
+    }
+    if (!read_key_password(o, "client", config.private_key_password))
+        return 2;
+    config.alpn = split_list(o.get("--alpn"));
+    const std::string engine = o.get("--engine", "openssl");
+    if (engine == "gnutls")
+        return connect<gnutls_engine>(o, config, host, endpoint, timeout);
+    if (engine != "openssl")
+        return std::fprintf(stderr, "secctx client: --engine takes openssl or gnutls\n"), 2;
+    return connect<openssl_engine>(o, config, host, endpoint, timeout);
 }
 
 } // namespace secctx::tool

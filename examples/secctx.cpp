@@ -55,7 +55,7 @@ commands:
          [--threads N] [--max-connections N] [--handshake-timeout MS] [--idle-timeout MS]
          [--max-output BYTES] [--ciphersuites LIST] [--cipher LIST] [--groups LIST]
          [--min-version tls1.2|tls1.3] [--max-version tls1.2|tls1.3] [--no-session-tickets]
-         [--session-cache N] [--session-lifetime SECONDS]
+         [--session-cache N] [--session-lifetime SECONDS] [--engine openssl|gnutls]
         A TLS server: --threads event loops (epoll, non-blocking step()), default 1, for many
         connections at once; buffers come from one pool, none held by an idle connection.
         --mode echo sends every byte back; --mode http answers each request with a small
@@ -76,9 +76,12 @@ commands:
         descriptor limit; over it connections are refused at once). One log line per
         connection on stderr: peer, protocol, cipher, ALPN, handshake microseconds, and how it
         ended (a peer that drops TCP without close_notify is logged as truncated).
+        --engine picks the TLS engine (default openssl); every option works on both
+        (docs/engines.md says how GnuTLS forms suites from the lists, and how its ticket keys
+        rotate: every --session-lifetime).
   client --connect HOST:PORT [--ca FILE] [--servername NAME] [--cert FILE --key FILE]
          [--key-password-file FILE]
-         [--alpn LIST] [--send TEXT] [--stdio] [--timeout MS]
+         [--alpn LIST] [--send TEXT] [--stdio] [--timeout MS] [--engine openssl|gnutls]
         Connects, verifies the server (against --ca, else the system store, for --servername
         or HOST), prints the negotiated attributes, sends TEXT and prints the reply; --stdio
         relays stdin and stdout instead. Exits 0 only if the handshake and the exchange
