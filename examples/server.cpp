@@ -103,7 +103,7 @@ struct engine_server {
         std::uint32_t watching = 0;
         bool ready = false; // in the loop's ready list: its turn ended with work left
         std::list<connection>* home = nullptr;
-        std::list<connection>::iterator self;
+        typename std::list<connection>::iterator self;
     };
 
     // What all loops share: the pool the connections' buffers come from, the connection count that

@@ -32,7 +32,8 @@ std::string dn_text(Get get) {
 inline std::string address_text(const unsigned char* b, std::size_t size) {
     char text[40] = {};
     if (size == 4) {
-        std::snprintf(text, sizeof text, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+        if (std::snprintf(text, sizeof text, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]) < 0)
+            return {};
     } else if (size == 16) {
         int at = 0;
         for (int i = 0; i < 16; i += 2)

@@ -667,7 +667,7 @@ private:
     // A client's server name: what its certificate must match and what its sessions are cached
     // under. It lives here, with no allocation, and reaches GnuTLS's callbacks through engine_io.
     char host_[254] = {};
-    static constexpr std::size_t max_handshake_transcript = 256 * 1024;
+    static constexpr std::size_t max_handshake_transcript = std::size_t{256} * 1024;
     static constexpr std::size_t decrypt_window =
         4 * (tls::max_plaintext_size + tls::max_record_expansion);
 };
