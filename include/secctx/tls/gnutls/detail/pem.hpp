@@ -43,16 +43,39 @@ inline int load_identity(gnutls_certificate_credentials_t credentials, const tls
     if (config.certificate_chain.empty())
         return 0;
     std::string chain;
-    std::string key;
-    if (!pem_text(config.certificate_chain, chain, why) || !pem_text(config.private_key, key, why))
+    std::string key_text;
+    if (!pem_text(config.certificate_chain, chain, why) ||
+        !pem_text(config.private_key, key_text, why))
         return GNUTLS_E_FILE_ERROR;
+    // The chain and the key are parsed here, into objects secctx owns, rather than by
+    // gnutls_certificate_set_x509_key_mem2, which leaks a certificate when a block of the chain is
+    // damaged (GnuTLS 3.7.9).
     const gnutls_datum_t chain_datum = borrow(chain.data(), chain.size());
-    const gnutls_datum_t key_datum = borrow(key.data(), key.size());
+    gnutls_x509_crt_t* list = nullptr;
+    unsigned count = 0;
+    int rc = gnutls_x509_crt_list_import2(&list, &count, &chain_datum, GNUTLS_X509_FMT_PEM, 0);
+    if (rc < 0)
+        return rc;
+    const auto free_list = [&] {
+        for (unsigned i = 0; i < count; ++i)
+            gnutls_x509_crt_deinit(list[i]);
+        gnutls_free(list);
+    };
+    gnutls_x509_privkey_t raw_key = nullptr;
+    rc = gnutls_x509_privkey_init(&raw_key);
+    if (rc < 0) {
+        free_list();
+        return rc;
+    }
+    x509_privkey_ptr key(raw_key);
+    const gnutls_datum_t key_datum = borrow(key_text.data(), key_text.size());
     const char* password =
         config.private_key_password.empty() ? nullptr : config.private_key_password.c_str();
-    const int rc = gnutls_certificate_set_x509_key_mem2(credentials, &chain_datum, &key_datum,
-                                                        GNUTLS_X509_FMT_PEM, password, 0);
-    secctx::detail::wipe(key.data(), key.size());
+    rc = gnutls_x509_privkey_import2(raw_key, &key_datum, GNUTLS_X509_FMT_PEM, password, 0);
+    secctx::detail::wipe(key_text.data(), key_text.size());
+    if (rc >= 0)
+        rc = gnutls_certificate_set_x509_key(credentials, list, static_cast<int>(count), raw_key);
+    free_list();
     return rc < 0 ? rc : 0;
 }
 
