@@ -224,7 +224,7 @@ private:
                 *detail = "ticket_key_lifetime must be positive and at most 10 years";
             return errc::invalid_configuration;
         }
-        if (!s.tickets.rotate()) {
+        if (!s.tickets.start()) {
             if (detail != nullptr)
                 *detail = "no random bytes for the session ticket key";
             return errc::invalid_configuration;

@@ -400,7 +400,7 @@ private:
             return 0;
         auto* self = static_cast<provider*>(ctx);
         self->offered_versions_ = 0;
-        for (unsigned at = 1; at + 1 < size && at <= data[0]; at += 2) {
+        for (unsigned at = 1; at + 1 < size && at < data[0]; at += 2) {
             const unsigned version = (unsigned{data[at]} << 8) | data[at + 1];
             self->offered_versions_ |= version == 0x0303 ? 1u : version == 0x0304 ? 2u : 0u;
         }

@@ -25,6 +25,13 @@ public:
     ticket_key& operator=(const ticket_key&) = delete;
     ~ticket_key() { erase(); }
 
+    // Before any connection: the first master key. False, with no tickets, if GnuTLS cannot make
+    // one.
+    bool start() noexcept {
+        started_ = rotate();
+        return started_;
+    }
+
     // A fresh master key; false, keeping the old one, if GnuTLS cannot make one.
     bool rotate() noexcept {
         gnutls_datum_t fresh{};
@@ -36,7 +43,8 @@ public:
         return true;
     }
 
-    bool started() const noexcept { return key_.data != nullptr; }
+    // Set before any connection, read without the lock.
+    bool started() const noexcept { return started_; }
 
     // Lets `session` issue and accept tickets under the current master key (GnuTLS copies it).
     bool enable(gnutls_session_t session) noexcept {
@@ -54,6 +62,7 @@ private:
         key_ = {};
     }
 
+    bool started_ = false;
     std::mutex mutex_;
     gnutls_datum_t key_{};
 };
