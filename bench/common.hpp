@@ -23,8 +23,8 @@
 #include "secctx/buffer/fixed.hpp"
 #include "secctx/buffer/pooled.hpp"
 #include "secctx/channel.hpp"
-#include "secctx/handshake.hpp"
 #include "secctx/default_engine.hpp"
+#include "secctx/handshake.hpp"
 #include "secctx/transport/memory.hpp"
 
 #include <openssl/bio.h>

@@ -243,10 +243,10 @@ BOOST_AUTO_TEST_CASE(the_gnutls_engine_serves_openssl_and_gnutls_clients_and_res
     BOOST_TEST(reply.find("hello-gnutls") != std::string::npos, reply);
     for (const std::string tickets : {" -no_ticket", ""}) {
         BOOST_TEST_CONTEXT("TLS 1.2" << tickets) {
-            const std::string out = test::run("timeout 20 openssl s_client -tls1_2" + tickets +
-                                              " -reconnect -connect 127.0.0.1:" + port +
-                                              " -CAfile " + ca +
-                                              " -servername localhost </dev/null 2>&1");
+            const std::string out =
+                test::run("timeout 20 openssl s_client -tls1_2" + tickets +
+                          " -reconnect -connect 127.0.0.1:" + port + " -CAfile " + ca +
+                          " -servername localhost </dev/null 2>&1");
             BOOST_TEST(count(out, "Reused, TLSv1.2") == 5u, out);
         }
     }

@@ -530,7 +530,7 @@ private:
                              input.data().first(readable),
                              0,
                              &buffers.output(),
-                             &detail::append_to<output_queue_t<Buffers>>,
+                             &secctx::detail::append_to<output_queue_t<Buffers>>,
                              {}};
         gnutls_transport_set_ptr(session_.get(), &io);
         const int rc = call();

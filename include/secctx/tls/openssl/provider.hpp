@@ -4,11 +4,11 @@
 
 #include "secctx/buffer/buffer_policy.hpp"
 #include "secctx/role.hpp"
+#include "secctx/tls/alert.hpp"
 #include "secctx/tls/openssl/credentials.hpp"
 #include "secctx/tls/openssl/detail/alerts.hpp"
 #include "secctx/tls/openssl/detail/bio.hpp"
 #include "secctx/tls/openssl/detail/error_mapping.hpp"
-#include "secctx/tls/alert.hpp"
 #include "secctx/tls/provider.hpp"
 #include "secctx/tls/record_framing.hpp"
 
@@ -360,8 +360,11 @@ private:
     template <buffer_policy Buffers, class Call>
     std::pair<int, detail::bio_io>
     engine_call(Buffers& buffers, std::span<const std::byte> readable, Call call) noexcept {
-        detail::bio_io io{
-            readable, 0, &buffers.output(), &detail::append_to<output_queue_t<Buffers>>, {}};
+        detail::bio_io io{readable,
+                          0,
+                          &buffers.output(),
+                          &secctx::detail::append_to<output_queue_t<Buffers>>,
+                          {}};
         BIO* bio = SSL_get_rbio(ssl_.get());
         BIO_set_data(bio, &io);
         // SSL_get_error needs an empty queue; peeking first is much cheaper than clearing.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/buffer/detail/append.hpp"
 #include "secctx/error.hpp"
 #include "secctx/tls/record_framing.hpp"
 
@@ -27,20 +28,9 @@ struct engine_io {
     std::span<const std::byte> readable;
     std::size_t consumed = 0;
     void* output = nullptr;
-    std::error_code (*append)(void* output, const void* data, std::size_t size) noexcept = nullptr;
+    secctx::detail::append_function append = nullptr;
     std::error_code write_error;
 };
-
-template <byte_queue Queue>
-std::error_code append_to(void* output, const void* data, std::size_t size) noexcept {
-    auto& queue = *static_cast<Queue*>(output);
-    const auto room = queue.prepare(size);
-    if (room.size() < size)
-        return prepare_failure(queue, size);
-    std::memcpy(room.data(), data, size);
-    queue.commit(size);
-    return {};
-}
 
 // The bytes of the record being read that the engine has not taken yet: up to the end of the
 // record that starts at or before `consumed`.

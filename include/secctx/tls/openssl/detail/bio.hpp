@@ -4,6 +4,7 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/buffer/detail/append.hpp"
 #include "secctx/error.hpp"
 #include "secctx/tls/openssl/detail/handles.hpp"
 
@@ -22,21 +23,10 @@ struct bio_io {
     // The output queue and the function that appends to it: the one indirection that lets a
     // single BIO_METHOD serve every buffer policy.
     void* output = nullptr;
-    std::error_code (*append)(void* output, const char* data, std::size_t size) noexcept = nullptr;
+    secctx::detail::append_function append = nullptr;
     // Why a write failed, when it did: the buffer policy could not take the token.
     std::error_code write_error;
 };
-
-template <byte_queue Queue>
-std::error_code append_to(void* output, const char* data, std::size_t size) noexcept {
-    auto& queue = *static_cast<Queue*>(output);
-    const auto room = queue.prepare(size);
-    if (room.size() < size)
-        return prepare_failure(queue, size);
-    std::memcpy(room.data(), data, size);
-    queue.commit(size);
-    return {};
-}
 
 inline int bio_write(BIO* bio, const char* data, std::size_t size, std::size_t* written) {
     BIO_clear_retry_flags(bio);
