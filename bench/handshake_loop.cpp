@@ -1,8 +1,8 @@
-// handshake_loop VARIANT N: N complete handshakes of one variant (bench/common.hpp), for
+// handshake_loop VARIANT N: N complete handshakes of one variant (bench/variants.hpp), for
 // instruction counts under `valgrind --tool=callgrind`. Setup (CA, credentials, the loop's own
 // objects) happens once before the first handshake, so that running N=1 and N=21 and dividing the
 // difference by 20 gives the cost of one handshake with setup and teardown subtracted.
-#include "common.hpp"
+#include "variants.hpp"
 
 #include <charconv>
 #include <cstdio>

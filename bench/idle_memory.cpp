@@ -1,5 +1,6 @@
-// Memory held per established, idle TLS 1.3 connection end, for each buffer policy against the
-// loops people write by hand (SSL + two BIO_s_mem) and against Boost.Asio's ssl::stream.
+// Memory held per established, idle TLS 1.3 connection end, for each buffer policy on either
+// engine against the loop people write by hand (SSL + two BIO_s_mem) and against Boost.Asio's
+// ssl::stream.
 //
 //   idle_memory VARIANT N
 //
@@ -15,22 +16,26 @@
 // would_block, which is where the channel gives its input back.
 //
 // Each process prints one JSON line: the heap in use (glibc mallinfo2: uordblks + hblkhd) per end,
-// split into the bytes OpenSSL holds (counted through CRYPTO_set_mem_functions) and the rest
-// (secctx, Asio, the container of connections, the pool's retained blocks), and the VmRSS
-// growth per end. bench/idle_memory.py runs every variant and tabulates the lines.
+// split into what C++ code holds (secctx, Asio, the container of connections, the pool's retained
+// blocks: everything from operator new, which this program replaces to count it) and the rest,
+// which is the engine's (OpenSSL, or GnuTLS with Nettle and GMP: C libraries that allocate with
+// malloc), and the VmRSS growth per end. bench/idle_memory.py runs every variant and tabulates
+// the lines.
 #include <utility> // Boost 1.74's Asio uses std::exchange without including it (C++20)
 
-#include "common.hpp"
+#include "loops/openssl.hpp"
+#include "pki.hpp"
+#include "secctx/buffer/dynamic.hpp"
 #include "secctx/buffer/fixed.hpp"
 #include "secctx/buffer/pooled.hpp"
 #include "secctx/channel.hpp"
+#include "secctx/handshake.hpp"
 #include "secctx/transport/socket.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
 #include <malloc.h>
-#include <openssl/crypto.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +47,7 @@
 #include <deque>
 #include <fstream>
 #include <memory>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,57 +58,42 @@ using namespace secctx;
 using bench::pki;
 
 // ---------------------------------------------------------------------------------------------
-// OpenSSL's share of the heap. mallinfo2 counts whole chunks, header included, so each block is
+// C++'s share of the heap. mallinfo2 counts whole chunks, header included, so each block is
 // counted the same way: its usable size plus the chunk header glibc keeps before it.
 
-std::atomic<std::size_t> openssl_bytes{0};
-std::atomic<std::size_t> openssl_blocks{0};
+std::atomic<std::size_t> cxx_bytes{0};
+std::atomic<std::size_t> cxx_blocks{0};
 
 std::size_t chunk_size(void* p) noexcept {
     return malloc_usable_size(p) + sizeof(std::size_t);
 }
 
-void count_in(void* p) noexcept {
-    openssl_bytes.fetch_add(chunk_size(p), std::memory_order_relaxed);
-    openssl_blocks.fetch_add(1, std::memory_order_relaxed);
-}
-
-void count_out(void* p) noexcept {
-    openssl_bytes.fetch_sub(chunk_size(p), std::memory_order_relaxed);
-    openssl_blocks.fetch_sub(1, std::memory_order_relaxed);
-}
-
-void* counted_malloc(std::size_t n, const char*, int) {
-    void* p = std::malloc(n);
-    if (p != nullptr)
-        count_in(p);
+void* counted_new(std::size_t size, std::size_t alignment = 0) {
+    size = size == 0 ? 1 : size;
+    void* p = nullptr;
+    if (alignment <= alignof(std::max_align_t))
+        p = std::malloc(size);
+    else if (posix_memalign(&p, alignment, size) != 0)
+        p = nullptr;
+    if (p == nullptr)
+        throw std::bad_alloc();
+    cxx_bytes.fetch_add(chunk_size(p), std::memory_order_relaxed);
+    cxx_blocks.fetch_add(1, std::memory_order_relaxed);
     return p;
 }
 
-void* counted_realloc(void* p, std::size_t n, const char*, int) {
+void counted_delete(void* p) noexcept {
     if (p == nullptr)
-        return counted_malloc(n, nullptr, 0);
-    const std::size_t old = chunk_size(p);
-    void* q = std::realloc(p, n);
-    if (q == nullptr && n != 0)
-        return nullptr; // p is untouched
-    openssl_bytes.fetch_sub(old, std::memory_order_relaxed);
-    openssl_blocks.fetch_sub(1, std::memory_order_relaxed);
-    if (q != nullptr)
-        count_in(q);
-    return q;
-}
-
-void counted_free(void* p, const char*, int) {
-    if (p != nullptr)
-        count_out(p);
+        return;
+    cxx_bytes.fetch_sub(chunk_size(p), std::memory_order_relaxed);
+    cxx_blocks.fetch_sub(1, std::memory_order_relaxed);
     std::free(p);
 }
 
 struct sample {
     std::size_t heap = 0;
-    std::size_t openssl = 0;
-    std::size_t openssl_blocks = 0;
+    std::size_t cxx = 0;
+    std::size_t cxx_blocks = 0;
     std::size_t rss = 0;
 };
 
@@ -117,7 +108,7 @@ std::size_t rss_bytes() {
 
 sample take_sample() {
     const struct mallinfo2 info = mallinfo2();
-    return {info.uordblks + info.hblkhd, openssl_bytes.load(), openssl_blocks.load(), rss_bytes()};
+    return {info.uordblks + info.hblkhd, cxx_bytes.load(), cxx_blocks.load(), rss_bytes()};
 }
 
 [[noreturn]] void die(const std::string& what) {
@@ -173,11 +164,11 @@ struct pooled_buffers {
     }
 };
 
-template <class Factory>
+template <class Engine, class Factory>
 class secctx_ends {
     using buffers = decltype(std::declval<Factory&>()());
-    using server_handshake = basic_handshake<server, socket_transport, buffers>;
-    using client_handshake = basic_handshake<client, socket_transport, buffers>;
+    using server_handshake = basic_handshake<typename Engine::server, socket_transport, buffers>;
+    using client_handshake = basic_handshake<typename Engine::client, socket_transport, buffers>;
     // Both roles share the provider, so one channel type holds either end.
     using channel = basic_channel_for<server_handshake>;
 
@@ -187,7 +178,8 @@ public:
     void reserve(std::size_t n) { ends_.reserve(n); }
 
     void accept(socket_listener& listener) {
-        server_handshake hs{server{pki_.server}, accept_one(listener), make_()};
+        server_handshake hs{typename Engine::server{Engine::server_credentials(pki_)},
+                            accept_one(listener), make_()};
         if (const auto ec = hs.run(deadline()))
             die("server handshake: " + ec.message() + " " + hs.error_detail());
         channel& ch = ends_.emplace_back(std::move(hs));
@@ -196,7 +188,9 @@ public:
     }
 
     void connect(std::uint16_t port) {
-        client_handshake hs{client{pki_.client, bench::server_name}, connect_one(port), make_()};
+        client_handshake hs{
+            typename Engine::client{Engine::client_credentials(pki_), bench::server_name},
+            connect_one(port), make_()};
         if (const auto ec = hs.run(deadline()))
             die("client handshake: " + ec.message() + " " + hs.error_detail());
         channel& ch = ends_.emplace_back(std::move(hs));
@@ -237,7 +231,8 @@ public:
     void reserve(std::size_t n) { ends_.reserve(n); }
 
     void accept(socket_listener& listener) {
-        end& e = ends_.emplace_back(end{accept_one(listener), make(pki_.server.native_handle())});
+        end& e = ends_.emplace_back(
+            end{accept_one(listener), make(pki_.openssl_server.native_handle())});
         SSL_set_accept_state(e.ssl.get());
         handshake(e);
         if (SSL_write(e.ssl.get(), &greeting, 1) != 1 || !flush(e))
@@ -245,7 +240,8 @@ public:
     }
 
     void connect(std::uint16_t port) {
-        end& e = ends_.emplace_back(end{connect_one(port), make(pki_.client.native_handle())});
+        end& e =
+            ends_.emplace_back(end{connect_one(port), make(pki_.openssl_client.native_handle())});
         SSL_set_connect_state(e.ssl.get());
         if (!bench::expect_server_name(e.ssl.get()))
             die("openssl-mem: server name");
@@ -343,8 +339,8 @@ class asio_ends {
 
 public:
     explicit asio_ends(const pki& p)
-        : server_context_(adopt(p.server.native_handle())),
-          client_context_(adopt(p.client.native_handle())) {}
+        : server_context_(adopt(p.openssl_server.native_handle())),
+          client_context_(adopt(p.openssl_client.native_handle())) {}
 
     // Streams cannot move in Boost 1.74: a deque keeps them in place.
     void reserve(std::size_t) {}
@@ -419,14 +415,14 @@ void measure(const pki& p, const char* variant, side role, std::size_t n, socket
         return (static_cast<double>(a) - static_cast<double>(b)) / static_cast<double>(n);
     };
     const double heap = per_end(after.heap, before.heap);
-    const double openssl = per_end(after.openssl, before.openssl);
+    const double cxx = per_end(after.cxx, before.cxx);
     std::printf("{\"variant\":\"%s\",\"role\":\"%s\",\"n\":%zu,\"bytes_per_end\":%.1f,"
-                "\"openssl_bytes_per_end\":%.1f,\"other_bytes_per_end\":%.1f,"
-                "\"openssl_blocks_per_end\":%.2f,\"rss_per_end\":%.1f,\"establish_seconds\":%.3f"
+                "\"engine_bytes_per_end\":%.1f,\"other_bytes_per_end\":%.1f,"
+                "\"other_blocks_per_end\":%.2f,\"rss_per_end\":%.1f,\"establish_seconds\":%.3f"
                 "%s}\n",
-                variant, role == side::server ? "server" : "client", n, heap, openssl,
-                heap - openssl, per_end(after.openssl_blocks, before.openssl_blocks),
-                per_end(after.rss, before.rss), seconds, ends.report().c_str());
+                variant, role == side::server ? "server" : "client", n, heap, heap - cxx, cxx,
+                per_end(after.cxx_blocks, before.cxx_blocks), per_end(after.rss, before.rss),
+                seconds, ends.report().c_str());
     std::fflush(stdout);
 }
 
@@ -434,12 +430,20 @@ using measure_fn = void (*)(const pki&, const char*, side, std::size_t, socket_l
                             std::uint16_t);
 
 measure_fn find_variant(std::string_view name) {
+    using bench::gnutls_engine;
+    using bench::openssl_engine;
     if (name == "secctx-dynamic")
-        return measure<secctx_ends<dynamic_buffers>>;
+        return measure<secctx_ends<openssl_engine, dynamic_buffers>>;
     if (name == "secctx-fixed")
-        return measure<secctx_ends<fixed_buffers>>;
+        return measure<secctx_ends<openssl_engine, fixed_buffers>>;
     if (name == "secctx-pooled")
-        return measure<secctx_ends<pooled_buffers>>;
+        return measure<secctx_ends<openssl_engine, pooled_buffers>>;
+    if (name == "secctx-gnutls-dynamic")
+        return measure<secctx_ends<gnutls_engine, dynamic_buffers>>;
+    if (name == "secctx-gnutls-fixed")
+        return measure<secctx_ends<gnutls_engine, fixed_buffers>>;
+    if (name == "secctx-gnutls-pooled")
+        return measure<secctx_ends<gnutls_engine, pooled_buffers>>;
     if (name == "openssl-mem")
         return measure<openssl_mem_ends>;
     if (name == "asio-ssl-stream")
@@ -470,14 +474,49 @@ void wait_peer(int fd) {
 
 } // namespace
 
+void* operator new(std::size_t size) {
+    return counted_new(size);
+}
+void* operator new[](std::size_t size) {
+    return counted_new(size);
+}
+void* operator new(std::size_t size, std::align_val_t a) {
+    return counted_new(size, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t size, std::align_val_t a) {
+    return counted_new(size, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept {
+    counted_delete(p);
+}
+void operator delete[](void* p) noexcept {
+    counted_delete(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    counted_delete(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    counted_delete(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    counted_delete(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+    counted_delete(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    counted_delete(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    counted_delete(p);
+}
+
 int main(int argc, char** argv) {
-    // Before anything can reach OpenSSL: afterwards the allocator can no longer be replaced.
-    if (CRYPTO_set_mem_functions(counted_malloc, counted_realloc, counted_free) != 1)
-        die("CRYPTO_set_mem_functions refused: OpenSSL allocated before main");
     const measure_fn run = argc == 3 ? find_variant(argv[1]) : nullptr;
     const long n = argc == 3 ? std::strtol(argv[2], nullptr, 10) : 0;
     if (run == nullptr || n <= 0) {
         std::fprintf(stderr, "usage: idle_memory secctx-dynamic|secctx-fixed|secctx-pooled|"
+                             "secctx-gnutls-dynamic|secctx-gnutls-fixed|secctx-gnutls-pooled|"
                              "openssl-mem|asio-ssl-stream N\n");
         return 2;
     }

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Memory held per established idle TLS 1.3 connection end, for each variant of idle_memory:
-secctx's buffer policies against SSL + two BIO_s_mem and Boost.Asio's ssl::stream.
+secctx's buffer policies on either engine against SSL + two BIO_s_mem and Boost.Asio's
+ssl::stream.
 
 Method (see bench/idle_memory.cpp): N connections over TCP loopback, the server ends in one
 process and the client ends in another; each process reports (heap in use after - before) / N,
 where the heap in use is glibc's mallinfo2() uordblks + hblkhd and "before" is taken after the
-credentials and one warm-up connection exist. OpenSSL's share is counted through
-CRYPTO_set_mem_functions; "other" is the rest (secctx, Asio, the container, the pool's retained
-blocks). RSS is VmRSS growth per end: lower than the heap where pages were never touched (the
+credentials and one warm-up connection exist. "other" is what C++ code holds (secctx, Asio, the
+container, the pool's retained blocks: operator new, counted by the program), "engine" the rest
+(OpenSSL, or GnuTLS with Nettle and GMP). RSS is VmRSS growth per end: lower than the heap where pages were never touched (the
 fixed policy's arrays).
 
 Usage: bench/idle_memory.py [build_dir] [--n 10000] [--variants a,b] [--json PATH]
@@ -25,7 +26,8 @@ import time
 
 from compare import ROOT, build, source_version
 
-VARIANTS = ["secctx-dynamic", "secctx-fixed", "secctx-pooled", "openssl-mem", "asio-ssl-stream"]
+VARIANTS = ["secctx-dynamic", "secctx-fixed", "secctx-pooled", "secctx-gnutls-dynamic",
+            "secctx-gnutls-fixed", "secctx-gnutls-pooled", "openssl-mem", "asio-ssl-stream"]
 BASELINE = "asio-ssl-stream"
 
 
@@ -41,13 +43,13 @@ def measure(program: pathlib.Path, variant: str, n: int) -> list[dict]:
 
 def print_table(rows: list[dict]) -> None:
     base = {r["role"]: r["bytes_per_end"] for r in rows if r["variant"] == BASELINE}
-    header = ["variant", "role", "bytes/end", "OpenSSL/end", "other/end", "RSS/end",
+    header = ["variant", "role", "bytes/end", "engine/end", "other/end", "RSS/end",
               f"vs {BASELINE}"]
     lines = []
     for r in rows:
         ratio = r["bytes_per_end"] / base[r["role"]] if base.get(r["role"]) else float("nan")
         lines.append([r["variant"], r["role"], f"{r['bytes_per_end']:,.0f}",
-                      f"{r['openssl_bytes_per_end']:,.0f}", f"{r['other_bytes_per_end']:,.0f}",
+                      f"{r['engine_bytes_per_end']:,.0f}", f"{r['other_bytes_per_end']:,.0f}",
                       f"{r['rss_per_end']:,.0f}", f"{ratio:.2f}"])
     widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)]
     for i, line in enumerate([header] + lines):

@@ -62,8 +62,13 @@ public:
     // Empty credentials are a client's that verify: the secure reading of "nothing configured".
     role_kind kind() const noexcept { return state_ ? state_->kind : role_kind::client; }
     bool verifies_peer() const noexcept { return !state_ || state_->verify_peer; }
+    // The engine's own objects, for what secctx does not wrap: the certificate credentials and
+    // the priority cache every session made with these credentials is given.
     gnutls_certificate_credentials_t native_handle() const noexcept {
         return state_ ? state_->certificates.get() : nullptr;
+    }
+    gnutls_priority_t native_priority() const noexcept {
+        return state_ ? state_->priority.get() : nullptr;
     }
 
     // For operators and tests: a fresh ticket master key from now on. GnuTLS holds one master key
