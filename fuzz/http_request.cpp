@@ -1,4 +1,4 @@
-// `secctx server --mode http`'s request framing (examples/http.hpp, responder): arbitrary bytes,
+// `secctx server --mode http`'s request framing (tools/server/responder.hpp): arbitrary bytes,
 // given in one piece and again in reads cut as the input says. The answer does not depend on the
 // cuts; it is a sequence of complete HTTP responses (status line, headers, a Content-Length the
 // body matches) of which only the last may close, and it closes exactly when the responder says
@@ -11,7 +11,7 @@
 // bytes received.
 #include "input.hpp"
 
-#include "http.hpp"
+#include "responder.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Load test: `secctx server --mode http --threads 2` against nginx-light with 2 workers.
+"""Load test: `secctx server --mode http --threads 2`, on each engine, against nginx-light with 2
+workers.
 
 Same machine, same throwaway ECDSA P-256 certificate, same TLS defaults (TLS 1.3), loopback.
 Measured with wrk (one client thread), each run --seconds long:
@@ -15,7 +16,11 @@ Measured with wrk (one client thread), each run --seconds long:
              `secctx server`: RSS per connection, and connection 10,001 refused at once
 The servers' RSS is sampled during each run (nginx: master and workers added up).
 
-Usage: scripts/deps load && python3 bench/load/run.py [--secctx build/load/examples/secctx]
+The plain and hostile runs measure one `secctx server` per engine of --engines (named secctx on
+OpenSSL, secctx-gnutls on GnuTLS); echo and idle measure the first engine's.
+
+Usage: scripts/deps load && python3 bench/load/run.py [--secctx build/load/tools/secctx]
+                                                      [--engines openssl,gnutls]
 Prints the tables as Markdown and writes everything to --json.
 """
 import argparse
@@ -118,14 +123,19 @@ class Server:
             self.process.kill()
 
 
-def start_secctx(args, workdir, cert, key, mode, extra=()):
+def server_name(engine):
+    return "secctx" if engine == "openssl" else f"secctx-{engine}"
+
+
+def start_secctx(args, workdir, cert, key, mode, extra=(), engine=None):
+    engine = engine or args.engines[0]
     port = free_port()
-    log = os.path.join(workdir, f"secctx-{mode}-{port}.log")
-    command = [args.secctx, "server", "--listen", f"127.0.0.1:{port}", "--cert", cert, "--key",
-               key, "--mode", mode, "--threads", "2", "--handshake-timeout", "5000",
-               "--idle-timeout", "10000", "--max-output", "262144", "--no-session-tickets",
-               "--session-cache", "0", *extra]
-    return Server("secctx", command, port, log), command
+    log = os.path.join(workdir, f"secctx-{engine}-{mode}-{port}.log")
+    command = [args.secctx, "server", "--engine", engine, "--listen", f"127.0.0.1:{port}",
+               "--cert", cert, "--key", key, "--mode", mode, "--threads", "2",
+               "--handshake-timeout", "5000", "--idle-timeout", "10000", "--max-output", "262144",
+               "--no-session-tickets", "--session-cache", "0", *extra]
+    return Server(server_name(engine), command, port, log), command
 
 
 NGINX_CONF = """
@@ -368,33 +378,38 @@ def ratio(a, b):
 def markdown(results):
     """The tables docs/load.md shows."""
     lines = []
+    names = results.get("servers", ["secctx", "nginx"])
+    ours = [n for n in names if n != "nginx"]
     if "plain" in results:
+        plain = results["plain"]
         lines += ["| round | load | server | requests/s | p50 ms | p99 ms | server CPU us/request "
                   "| peak RSS KiB | load average before |", "|---|---|---|---|---|---|---|---|---|"]
         for kind in ("keepalive", "newconn"):
-            for i, pair in enumerate(zip(results["plain"]["secctx"], results["plain"]["nginx"])):
-                for name, run in zip(("secctx", "nginx"), pair):
+            for i, runs in enumerate(zip(*(plain[n] for n in names))):
+                for name, run in zip(names, runs):
                     r = run[kind]
                     lines.append(f"| {i + 1} | {kind} | {name} | {r['requests_per_second']:.0f} | "
                                  f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
                                  f"{r['server_cpu_us_per_request']} | {r['peak_rss_kb']} | "
                                  f"{r['loadavg_before']:.1f} |")
         lines.append("")
-        lines += ["| load | secctx/nginx requests/s (median of rounds) | secctx/nginx CPU per "
-                  "request (median) |", "|---|---|---|"]
+        lines += ["| load | server | requests/s / nginx's (median of rounds) | CPU per request / "
+                  "nginx's (median) |", "|---|---|---|---|"]
         for kind in ("keepalive", "newconn"):
-            rps = sorted(ratio(a[kind]["requests_per_second"], b[kind]["requests_per_second"])
-                         for a, b in zip(results["plain"]["secctx"], results["plain"]["nginx"]))
-            cpu = sorted(ratio(a[kind]["server_cpu_us_per_request"],
-                               b[kind]["server_cpu_us_per_request"])
-                         for a, b in zip(results["plain"]["secctx"], results["plain"]["nginx"]))
-            lines.append(f"| {kind} | {rps[len(rps) // 2]} ({', '.join(map(str, rps))}) | "
-                         f"{cpu[len(cpu) // 2]} ({', '.join(map(str, cpu))}) |")
+            for name in ours:
+                rps = sorted(ratio(a[kind]["requests_per_second"], b[kind]["requests_per_second"])
+                             for a, b in zip(plain[name], plain["nginx"]))
+                cpu = sorted(ratio(a[kind]["server_cpu_us_per_request"],
+                                   b[kind]["server_cpu_us_per_request"])
+                             for a, b in zip(plain[name], plain["nginx"]))
+                lines.append(f"| {kind} | {name} | {rps[len(rps) // 2]} "
+                             f"({', '.join(map(str, rps))}) | "
+                             f"{cpu[len(cpu) // 2]} ({', '.join(map(str, cpu))}) |")
         lines.append("")
     if "hostile" in results and "plain" in results:
         lines += ["| server | load | requests/s under attack | fraction of unattacked (median) | "
                   "p99 ms | peak RSS KiB |", "|---|---|---|---|---|---|"]
-        for name in ("secctx", "nginx"):
+        for name in names:
             for kind in ("keepalive", "newconn"):
                 r = results["hostile"][name]["legit"][kind]
                 base = sorted(run[kind]["requests_per_second"] for run in results["plain"][name])
@@ -408,7 +423,9 @@ def markdown(results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--secctx", default=os.path.join(ROOT, "build/load/examples/secctx"))
+    parser.add_argument("--secctx", default=os.path.join(ROOT, "build/load/tools/secctx"))
+    parser.add_argument("--engines", default="openssl,gnutls",
+                        type=lambda text: text.split(","))
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--hostile-each", type=int, default=100)
@@ -433,31 +450,38 @@ def main():
     only = args.only.split(",")
     results = {"cpus": os.cpu_count()}
     if "plain" in only or "hostile" in only:
-        secctx, secctx_command = start_secctx(args, workdir, cert, key, "http",
-                                              ["--max-connections", "10000"])
-        nginx, nginx_command = start_nginx(workdir, cert, key)
-        results["commands"] = {"secctx": " ".join(secctx_command),
-                               "nginx": " ".join(nginx_command)}
+        servers, results["commands"] = [], {}
         try:
+            for engine in args.engines:
+                server, command = start_secctx(args, workdir, cert, key, "http",
+                                               ["--max-connections", "10000"], engine)
+                servers.append(server)
+                results["commands"][server.name] = " ".join(command)
+            nginx, nginx_command = start_nginx(workdir, cert, key)
+            servers.append(nginx)
+            results["commands"]["nginx"] = " ".join(nginx_command)
+            results["servers"] = [s.name for s in servers]
             if "plain" in only:
                 # Alternated rounds: the other engineers' load on the shared cores changes
                 # from minute to minute.
-                results["plain"] = {"secctx": [], "nginx": []}
+                results["plain"] = {s.name: [] for s in servers}
                 for _ in range(args.rounds):
-                    for s in (secctx, nginx):
+                    for s in servers:
                         results["plain"][s.name].append(measure(s, args.seconds))
-                results["plain"]["secctx_resumed"] = open(secctx.log).read().count(" resumed")
+                results["plain"]["resumed"] = {s.name: open(s.log).read().count(" resumed")
+                                               for s in servers[:-1]}
             if "hostile" in only:
                 results["hostile"] = {}
-                for s in (secctx, nginx):
+                for s in servers:
                     run, report, command = under_attack(s, args.seconds, args.hostile_each)
                     results["hostile"][s.name] = {"legit": run, "attack": report,
                                                   "attack_command": command}
                 time.sleep(1)
-                results["hostile"]["secctx_log_causes"] = classify(secctx.log)
+                results["hostile"]["log_causes"] = {s.name: classify(s.log)
+                                                    for s in servers[:-1]}
         finally:
-            secctx.stop()
-            nginx.stop()
+            for s in servers:
+                s.stop()
     if "echo" in only:
         server, command = start_secctx(args, workdir, cert, key, "echo")
         attack, attack_command = hostile(server.port, 12, args.hostile_each)

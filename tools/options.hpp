@@ -1,9 +1,9 @@
-// What the secctx tool's commands share: option parsing, key passwords from files, list splitting.
+// The tool's command lines: "--name value" options and switches, lists, versions, key passwords
+// from files, and how an error is worded.
 #pragma once
 
-#include "secctx/gnutls.hpp"
-#include "secctx/openssl.hpp"
-#include "secctx/secctx.hpp"
+#include "secctx/error.hpp"
+#include "secctx/tls/config.hpp"
 
 #include <openssl/crypto.h>
 
@@ -16,21 +16,6 @@
 #include <vector>
 
 namespace secctx::tool {
-
-// The engines the tool offers (--engine): each names its credentials and roles.
-struct openssl_engine {
-    using credentials = secctx::openssl::credentials;
-    using client = secctx::openssl::client;
-    using server = secctx::openssl::server;
-    static constexpr const char* name = "openssl";
-};
-
-struct gnutls_engine {
-    using credentials = secctx::gnutls::credentials;
-    using client = secctx::gnutls::client;
-    using server = secctx::gnutls::server;
-    static constexpr const char* name = "gnutls";
-};
 
 // "--name value" options and "--flag" switches; anything else is an error.
 class options {
@@ -106,6 +91,16 @@ inline bool read_key_password(const options& o, const char* command, std::string
 inline void forget(std::string& secret) noexcept {
     OPENSSL_cleanse(secret.data(), secret.size());
     secret.clear();
+}
+
+inline bool parse_version(const std::string& text, tls_version& out) {
+    if (text == "tls1.2" || text == "TLSv1.2")
+        out = tls_version::tls1_2;
+    else if (text == "tls1.3" || text == "TLSv1.3")
+        out = tls_version::tls1_3;
+    else
+        return false;
+    return true;
 }
 
 inline std::string describe(const std::error_code& ec, const std::string& detail) {

@@ -1,23 +1,25 @@
-// `secctx server`: epoll event loops driving non-blocking step() and channel calls, many
-// connections per loop, one loop per --threads. Modelled on `openssl s_server`; one log line per
-// connection on stderr. Every connection ends by a limit or by the peer, each with its own line.
-#include "http.hpp"
-#include "tool.hpp"
+// `secctx server`'s event loops: epoll driving non-blocking step() and channel calls, many
+// connections per loop, one loop per --threads. One log line per connection on stderr; every
+// connection ends by a limit or by the peer, each with its own line.
+#pragma once
+
+#include "responder.hpp"
+#include "settings.hpp"
 
 #include "secctx/buffer/pooled.hpp"
-#include "secctx/transport/pipe.hpp"
+#include "secctx/channel.hpp"
+#include "secctx/handshake.hpp"
 #include "secctx/transport/socket.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,62 +27,10 @@
 #include <list>
 #include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
 namespace secctx::tool {
 
-namespace {
-
-struct settings {
-    mode answer = mode::echo;
-    unsigned threads = 1;
-    std::size_t max_connections = 1024;
-    std::chrono::milliseconds handshake_timeout{60'000}; // nginx's ssl_handshake_timeout
-    std::chrono::milliseconds idle_timeout{60'000};
-    // Plaintext answered but not yet taken by the peer; beyond it the peer is not reading.
-    std::size_t max_output = std::size_t{256} * 1024;
-};
-
-std::string peer_name(int fd) {
-    sockaddr_storage address{};
-    socklen_t size = sizeof address;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
-        return "?";
-    char text[INET6_ADDRSTRLEN] = "local";
-    unsigned port = 0;
-    if (address.ss_family == AF_INET) {
-        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-        ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
-        port = ntohs(v4->sin_port);
-    } else if (address.ss_family == AF_INET6) {
-        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
-        ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
-        port = ntohs(v6->sin6_port);
-    }
-    return std::string(text) + ":" + std::to_string(port);
-}
-
-// The descriptors the process may open: raised to the hard limit, and --max-connections kept
-// under it with room for the listener, the loops' epoll and reserve descriptors and stdio, so
-// that accepting never runs out of descriptors while connections are counted.
-std::size_t connections_that_fit(std::size_t wanted, unsigned threads) {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
-        return wanted;
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-    ::getrlimit(RLIMIT_NOFILE, &limit);
-    const std::size_t spare = 16 + 2 * std::size_t{threads};
-    const std::size_t fit = limit.rlim_cur > spare ? limit.rlim_cur - spare : 1;
-    if (wanted > fit)
-        std::fprintf(stderr,
-                     "secctx server: --max-connections lowered to %zu (RLIMIT_NOFILE %llu)\n", fit,
-                     static_cast<unsigned long long>(limit.rlim_cur));
-    return std::min(wanted, fit);
-}
-
-// The server over one engine (--engine): its connections, event loops and stdio mode.
+// The server over one engine (--engine): its connections, what its loops share, and the loop.
 template <class Engine>
 struct engine_server {
     using server = typename Engine::server;
@@ -476,186 +426,6 @@ struct engine_server {
         std::list<connection> established_;
         std::deque<connection*> ready_;
     };
-
-    // One connection over this process's stdin/stdout (pipe transport), blocking.
-    static int serve_stdio(const credentials& creds, const settings& s) {
-        using stdio_handshake = basic_handshake<server, pipe_transport, dynamic_buffer>;
-        handshake_limits limits;
-        limits.timeout = s.handshake_timeout;
-        stdio_handshake handshake{server{creds}, pipe_transport::standard_streams(),
-                                  dynamic_buffer(), limits};
-        if (const auto ec = handshake.run()) {
-            std::fprintf(stderr, "stdio handshake failed: %s\n",
-                         describe(ec, handshake.error_detail()).c_str());
-            return 1;
-        }
-        basic_channel_for<stdio_handshake> channel{std::move(handshake)};
-        const auto attributes = channel.attributes();
-        std::fprintf(stderr, "stdio %s %s alpn=%s\n", attributes.protocol.c_str(),
-                     attributes.cipher.c_str(),
-                     attributes.alpn.empty() ? "-" : attributes.alpn.c_str());
-        responder reply(s.answer);
-        std::byte buffer[16384];
-        for (;;) {
-            const io_result r = channel.read(buffer, clock::time_point::max());
-            if (r.error == errc::end_of_stream) {
-                std::fprintf(stderr, "stdio closed by the peer (close_notify)\n");
-                return channel.shutdown_send() ? 1 : 0;
-            }
-            if (r.error) {
-                std::fprintf(stderr, "stdio %s\n",
-                             describe(r.error, channel.error_detail()).c_str());
-                return 1;
-            }
-            std::string out;
-            const bool close = reply.answer({reinterpret_cast<const char*>(buffer), r.bytes}, out);
-            if (const auto ec =
-                    channel.write_all(std::as_bytes(std::span(out)), clock::time_point::max()))
-                return 1;
-            if (close) {
-                channel.shutdown_send();
-                return 0;
-            }
-        }
-    }
-
-    // Serves with `config` until the process ends (or, with --stdio, the one connection does).
-    static int run(server_config& config, settings& s, const std::string& listen, bool stdio) {
-        std::error_code ec;
-        std::string detail;
-        const credentials creds = credentials::server(config, ec, &detail);
-        forget(config.private_key_password);
-        if (ec) {
-            std::fprintf(stderr, "secctx server: credentials: %s\n", describe(ec, detail).c_str());
-            return 1;
-        }
-        if (stdio)
-            return serve_stdio(creds, s);
-        socket_listener listener;
-        if (const auto listen_error = socket_listener::listen_tcp(listen, listener)) {
-            std::fprintf(stderr, "secctx server: cannot listen on %s: %s\n", listen.c_str(),
-                         listen_error.message().c_str());
-            return 1;
-        }
-        s.max_connections = connections_that_fit(s.max_connections, s.threads);
-        // Blocks are taken lazily: the bound only caps busy connections (two blocks each at most).
-        buffer_pool pool(2 * s.max_connections + 64);
-        shared_state shared{s, creds, pool, listener.native_handle()};
-        std::fprintf(stderr, "listening on port %u (%u threads, %s)\n",
-                     static_cast<unsigned>(listener.port()), s.threads, Engine::name);
-        std::vector<std::jthread> others;
-        for (unsigned i = 1; i < s.threads; ++i)
-            others.emplace_back([&shared] {
-                // Named, so that tools (and the tests) can tell the loops from other threads, such
-                // as a sanitizer's.
-                pthread_setname_np(pthread_self(), "secctx-loop");
-                event_loop(shared).run();
-            });
-        event_loop(shared).run();
-    }
 };
-
-bool parse_version(const std::string& text, tls_version& out) {
-    if (text == "tls1.2" || text == "TLSv1.2")
-        out = tls_version::tls1_2;
-    else if (text == "tls1.3" || text == "TLSv1.3")
-        out = tls_version::tls1_3;
-    else
-        return false;
-    return true;
-}
-
-} // namespace
-
-int run_server(int argc, char** argv) {
-    options o(argc, argv, {"--listen",
-                           "--cert",
-                           "--key",
-                           "--key-password-file",
-                           "--ca",
-                           "--verify-client",
-                           "--alpn",
-                           "--mode",
-                           "--max-connections",
-                           "--handshake-timeout",
-                           "--idle-timeout",
-                           "--max-output",
-                           "--threads",
-                           "--ciphersuites",
-                           "--cipher",
-                           "--groups",
-                           "--min-version",
-                           "--max-version",
-                           "--session-cache",
-                           "--session-lifetime",
-                           "--engine"},
-              {"--stdio", "--no-session-tickets"});
-    // Sockets send with MSG_NOSIGNAL; this is for stderr, when whatever reads the log is gone.
-    static_cast<void>(std::signal(SIGPIPE, SIG_IGN)); // fails only for a bad signal number
-    settings s;
-    s.max_connections = static_cast<std::size_t>(o.number("--max-connections", 1024));
-    s.handshake_timeout = std::chrono::milliseconds(o.number("--handshake-timeout", 60'000));
-    s.idle_timeout = std::chrono::milliseconds(o.number("--idle-timeout", 60'000));
-    // A week at most: the deadlines are compared in the clock's nanoseconds.
-    constexpr std::chrono::milliseconds longest = std::chrono::days(7);
-    if (s.handshake_timeout > longest || s.idle_timeout > longest)
-        return std::fprintf(stderr,
-                            "secctx server: --handshake-timeout and --idle-timeout take "
-                            "at most %lld ms\n",
-                            static_cast<long long>(longest.count())),
-               2;
-    s.max_output = static_cast<std::size_t>(o.number("--max-output", 256L * 1024));
-    s.threads = static_cast<unsigned>(o.number("--threads", 1));
-    if (s.threads == 0 || s.threads > 256)
-        return std::fprintf(stderr, "secctx server: --threads takes 1 to 256\n"), 2;
-    const std::string answer = o.get("--mode", "echo");
-    if (answer != "echo" && answer != "http")
-        return std::fprintf(stderr, "secctx server: --mode takes echo or http\n"), 2;
-    s.answer = answer == "http" ? mode::http : mode::echo;
-    // Read before the options' errors are looked at, as every number is. One cache for the
-    // process: the credentials, and so the cache, are shared by every loop.
-    const auto session_cache = static_cast<std::size_t>(o.number("--session-cache", 20480));
-    const std::chrono::seconds session_lifetime(o.number("--session-lifetime", 7200));
-    if (!o.error().empty() || !o.has("--cert") || !o.has("--key") ||
-        (!o.has("--listen") && !o.has("--stdio"))) {
-        std::fprintf(stderr, "secctx server: %s\nsee secctx --help\n",
-                     o.error().empty() ? "--listen (or --stdio), --cert and --key are required"
-                                       : o.error().c_str());
-        return 2;
-    }
-    server_config config;
-    config.certificate_chain = pem_source::from_file(o.get("--cert"));
-    config.private_key = pem_source::from_file(o.get("--key"));
-    if (!read_key_password(o, "server", config.private_key_password))
-        return 2;
-    if (o.has("--ca"))
-        config.trust.certificates = pem_source::from_file(o.get("--ca"));
-    const std::string verify = o.get("--verify-client", "none");
-    if (verify == "required")
-        config.verify_clients = client_certificates::required;
-    else if (verify == "optional")
-        config.verify_clients = client_certificates::optional;
-    else if (verify != "none")
-        return std::fprintf(stderr, "secctx server: --verify-client takes required or optional\n"),
-               2;
-    config.alpn = split_list(o.get("--alpn"));
-    config.tls13_cipher_suites = split_list(o.get("--ciphersuites"));
-    config.tls12_cipher_suites = split_list(o.get("--cipher"));
-    config.groups = split_list(o.get("--groups"));
-    config.session_tickets = !o.has("--no-session-tickets");
-    config.session_cache_size = session_cache;
-    config.session_lifetime = session_lifetime;
-    if (!parse_version(o.get("--min-version", "tls1.2"), config.min_version) ||
-        !parse_version(o.get("--max-version", "tls1.3"), config.max_version))
-        return std::fprintf(stderr, "secctx server: --min-version and --max-version take tls1.2 or "
-                                    "tls1.3\n"),
-               2;
-    const std::string engine = o.get("--engine", "openssl");
-    if (engine == "gnutls")
-        return engine_server<gnutls_engine>::run(config, s, o.get("--listen"), o.has("--stdio"));
-    if (engine != "openssl")
-        return std::fprintf(stderr, "secctx server: --engine takes openssl or gnutls\n"), 2;
-    return engine_server<openssl_engine>::run(config, s, o.get("--listen"), o.has("--stdio"));
-}
 
 } // namespace secctx::tool

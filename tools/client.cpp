@@ -1,7 +1,12 @@
 // `secctx client`: connects, prints the negotiated attributes, sends text and prints the reply.
 // Modelled on `openssl s_client`. Exit code 0 only if the handshake and the exchange succeeded.
-#include "tool.hpp"
+#include "commands.hpp"
+#include "engines.hpp"
+#include "options.hpp"
 
+#include "secctx/buffer/dynamic.hpp"
+#include "secctx/channel.hpp"
+#include "secctx/handshake.hpp"
 #include "secctx/transport/pipe.hpp"
 #include "secctx/transport/socket.hpp"
 
