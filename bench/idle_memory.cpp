@@ -23,6 +23,7 @@
 // the lines.
 #include <utility> // Boost 1.74's Asio uses std::exchange without including it (C++20)
 
+#include "counted_new.hpp"
 #include "loops/openssl.hpp"
 #include "pki.hpp"
 #include "secctx/buffer/dynamic.hpp"
@@ -66,28 +67,6 @@ std::atomic<std::size_t> cxx_blocks{0};
 
 std::size_t chunk_size(void* p) noexcept {
     return malloc_usable_size(p) + sizeof(std::size_t);
-}
-
-void* counted_new(std::size_t size, std::size_t alignment = 0) {
-    size = size == 0 ? 1 : size;
-    void* p = nullptr;
-    if (alignment <= alignof(std::max_align_t))
-        p = std::malloc(size);
-    else if (posix_memalign(&p, alignment, size) != 0)
-        p = nullptr;
-    if (p == nullptr)
-        throw std::bad_alloc();
-    cxx_bytes.fetch_add(chunk_size(p), std::memory_order_relaxed);
-    cxx_blocks.fetch_add(1, std::memory_order_relaxed);
-    return p;
-}
-
-void counted_delete(void* p) noexcept {
-    if (p == nullptr)
-        return;
-    cxx_bytes.fetch_sub(chunk_size(p), std::memory_order_relaxed);
-    cxx_blocks.fetch_sub(1, std::memory_order_relaxed);
-    std::free(p);
 }
 
 struct sample {
@@ -474,41 +453,19 @@ void wait_peer(int fd) {
 
 } // namespace
 
-void* operator new(std::size_t size) {
-    return counted_new(size);
+void* secctx::bench::counted_new(std::size_t size, std::size_t alignment) {
+    void* p = allocate(size, alignment);
+    cxx_bytes.fetch_add(chunk_size(p), std::memory_order_relaxed);
+    cxx_blocks.fetch_add(1, std::memory_order_relaxed);
+    return p;
 }
-void* operator new[](std::size_t size) {
-    return counted_new(size);
-}
-void* operator new(std::size_t size, std::align_val_t a) {
-    return counted_new(size, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t size, std::align_val_t a) {
-    return counted_new(size, static_cast<std::size_t>(a));
-}
-void operator delete(void* p) noexcept {
-    counted_delete(p);
-}
-void operator delete[](void* p) noexcept {
-    counted_delete(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    counted_delete(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    counted_delete(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-    counted_delete(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-    counted_delete(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-    counted_delete(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-    counted_delete(p);
+
+void secctx::bench::counted_delete(void* p) noexcept {
+    if (p == nullptr)
+        return;
+    cxx_bytes.fetch_sub(chunk_size(p), std::memory_order_relaxed);
+    cxx_blocks.fetch_sub(1, std::memory_order_relaxed);
+    std::free(p);
 }
 
 int main(int argc, char** argv) {

@@ -8,6 +8,7 @@
 //                  replaces for the whole process (glibc allows it; the replacements forward to
 //                  glibc's own allocator), minus those that operator new made. OpenSSL's,
 //                  GnuTLS's, Nettle's and GMP's allocations all land here.
+#include "counted_new.hpp"
 #include "variants.hpp"
 
 #include <benchmark/benchmark.h>
@@ -30,21 +31,6 @@ namespace {
 bool counting = false;
 std::size_t lib_allocs = 0;
 std::size_t all_allocs = 0;
-
-void* counted_new(std::size_t size, std::size_t alignment = 0) {
-    lib_allocs += counting;
-    size = size == 0 ? 1 : size;
-    void* p = nullptr;
-    if (alignment <= alignof(std::max_align_t))
-        p = std::malloc(size);
-    else if (posix_memalign(&p, alignment, size) != 0)
-        p = nullptr;
-    else
-        all_allocs += counting; // posix_memalign is glibc's own, not counted below
-    if (p == nullptr)
-        throw std::bad_alloc();
-    return p;
-}
 
 const secctx::bench::pki& bench_pki() {
     static const secctx::bench::pki instance;
@@ -103,6 +89,19 @@ void bm_records(benchmark::State& state) {
 
 } // namespace
 
+// Every operator new is a library allocation; one that takes the over-aligned path reaches glibc
+// through posix_memalign, which the replacements below do not see.
+void* secctx::bench::counted_new(std::size_t size, std::size_t alignment) {
+    lib_allocs += counting;
+    if (alignment > alignof(std::max_align_t))
+        all_allocs += counting;
+    return allocate(size, alignment);
+}
+
+void secctx::bench::counted_delete(void* p) noexcept {
+    std::free(p);
+}
+
 extern "C" {
 void* malloc(std::size_t size) noexcept {
     all_allocs += counting;
@@ -119,43 +118,6 @@ void* realloc(void* p, std::size_t size) noexcept {
 void free(void* p) noexcept {
     __libc_free(p);
 }
-}
-
-void* operator new(std::size_t size) {
-    return counted_new(size);
-}
-void* operator new[](std::size_t size) {
-    return counted_new(size);
-}
-void* operator new(std::size_t size, std::align_val_t a) {
-    return counted_new(size, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t size, std::align_val_t a) {
-    return counted_new(size, static_cast<std::size_t>(a));
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-    std::free(p);
 }
 
 int main(int argc, char** argv) {

@@ -130,23 +130,10 @@ private:
         return rc == GNUTLS_E_AGAIN;
     }
 
-    // Each side runs only when it has something new to read (the client also once to start).
     bool run() {
-        bool c_done = false;
-        bool s_done = false;
-        if (!advance(c_, c_done))
-            return false;
-        for (int round = 0; round < max_rounds && !(c_done && s_done); ++round) {
-            const bool s_turn = !s_done && !to_server_.empty();
-            if (s_turn && !advance(s_, s_done))
-                return false;
-            const bool c_turn = !c_done && !to_client_.empty();
-            if (c_turn && !advance(c_, c_done))
-                return false;
-            if (!s_turn && !c_turn)
-                return false;
-        }
-        return c_done && s_done;
+        return take_turns(
+            to_server_, to_client_, [this](bool& done) { return advance(c_, done); },
+            [this](bool& done) { return advance(s_, done); });
     }
 
     void close() {

@@ -4,6 +4,8 @@
 // read).
 #pragma once
 
+#include "../pki.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -44,5 +46,29 @@ struct lane_end {
     lane* in;
     lane* out;
 };
+
+// A handshake by turns over the two lanes: the client once to start, then each side only when it
+// has something new to read, until both are done. `client_step(done)` and `server_step(done)`
+// make one engine call for their end (setting `done` when its handshake is complete) and return
+// false on anything but progress or waiting for the peer.
+template <class ClientStep, class ServerStep>
+bool take_turns(const lane& to_server, const lane& to_client, ClientStep client_step,
+                ServerStep server_step) {
+    bool c_done = false;
+    bool s_done = false;
+    if (!client_step(c_done))
+        return false;
+    for (int round = 0; round < max_rounds && !(c_done && s_done); ++round) {
+        const bool s_turn = !s_done && !to_server.empty();
+        if (s_turn && !server_step(s_done))
+            return false;
+        const bool c_turn = !c_done && !to_client.empty();
+        if (c_turn && !client_step(c_done))
+            return false;
+        if (!s_turn && !c_turn)
+            return false;
+    }
+    return c_done && s_done;
+}
 
 } // namespace secctx::bench
