@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::printf("listening on port %u\n", static_cast<unsigned>(listener.port()));
-    std::fflush(stdout);
+    if (std::fflush(stdout) != 0) // whoever waits for the port reads it now
+        return 1;
 
     for (;;) {
         socket_transport socket;

@@ -8,11 +8,13 @@
 #include <secctx/transport/memory.hpp>
 
 #include <cstdio>
+#include <exception>
 #include <span>
 #include <string>
 #include <string_view>
 
-int main() {
+// The throwaway CA and the credentials throw on failure (their error-code overloads do not).
+int main() try {
     using namespace secctx;
     // One record's worth each way: all a handshake or a channel ever needs at once.
     using buffers = fixed_buffer<channel_input_capacity>;
@@ -63,4 +65,7 @@ int main() {
                 attributes.protocol.c_str(), attributes.cipher.c_str(),
                 attributes.key_exchange_group.c_str(), attributes.peer_verified ? "yes" : "no");
     return 0;
+} catch (const std::exception& e) {
+    std::printf("failed: %s\n", e.what());
+    return 1;
 }

@@ -5,6 +5,7 @@
 #include <secctx/secctx.hpp>
 
 #include <cstdio>
+#include <exception>
 
 template <secctx::transport Inner>
 class counting_transport {
@@ -40,7 +41,8 @@ private:
 
 static_assert(secctx::transport<counting_transport<secctx::memory_transport>>);
 
-int main() {
+// The throwaway CA and the credentials throw on failure (their error-code overloads do not).
+int main() try {
     using namespace secctx;
     const throwaway_ca ca;
     const issued_certificate leaf = ca.issue({});
@@ -67,4 +69,7 @@ int main() {
     std::printf("handshake done: the client sent %zu bytes and received %zu\n",
                 c.transport().sent(), c.transport().received());
     return c.transport().sent() != 0 && c.transport().received() != 0 ? 0 : 1;
+} catch (const std::exception& e) {
+    std::printf("failed: %s\n", e.what());
+    return 1;
 }
