@@ -3,6 +3,7 @@
 // connection ends by a limit or by the peer, each with its own line.
 #pragma once
 
+#include "../options.hpp"
 #include "responder.hpp"
 #include "settings.hpp"
 
