@@ -116,6 +116,21 @@ struct fixture {
         wait_for_log("listening on port");
     }
 
+    // What the server sends back to `openssl s_client` (at `version`, "-tls1_3" or "-tls1_2")
+    // and to `gnutls-cli`, each sending one line and then waiting a second before it closes.
+    std::string openssl_client_echo(const std::string& version) const {
+        return test::run("(echo hello-secctx; sleep 1) | timeout 10 openssl s_client -quiet "
+                         "-no_ign_eof " +
+                         version + " -connect 127.0.0.1:" + port + " -CAfile " + ca +
+                         " -servername localhost 2>/dev/null");
+    }
+
+    std::string gnutls_client_echo() const {
+        return test::run("(echo hello-gnutls; sleep 1) | timeout 10 gnutls-cli "
+                         "--logfile=/dev/null --x509cafile " +
+                         ca + " -p " + port + " localhost 2>/dev/null");
+    }
+
     // Starts a peer server command (its port is `port`); lives until the test ends.
     void start_peer(const std::string& command, const std::string& pattern) {
         server_pattern = pattern;
@@ -203,11 +218,7 @@ BOOST_AUTO_TEST_CASE(openssl_s_client_gets_its_bytes_echoed_over_tls13_and_tls12
     start_server("--mode echo");
     for (const char* version : {"-tls1_3", "-tls1_2"}) {
         BOOST_TEST_CONTEXT(version) {
-            const std::string reply = test::run(
-                "(echo hello-secctx; sleep 1) | timeout 10 openssl s_client -quiet -no_ign_eof " +
-                std::string(version) + " -connect 127.0.0.1:" + port + " -CAfile " + ca +
-                " -servername localhost 2>/dev/null");
-            BOOST_TEST(reply == "hello-secctx\n");
+            BOOST_TEST(openssl_client_echo(version) == "hello-secctx\n");
         }
     }
     BOOST_TEST(wait_for_log("TLSv1.2"));
@@ -216,9 +227,7 @@ BOOST_AUTO_TEST_CASE(openssl_s_client_gets_its_bytes_echoed_over_tls13_and_tls12
 
 BOOST_AUTO_TEST_CASE(gnutls_cli_gets_its_bytes_echoed) {
     start_server("--mode echo");
-    const std::string reply = test::run("(echo hello-gnutls; sleep 1) | timeout 10 gnutls-cli "
-                                        "--logfile=/dev/null --x509cafile " +
-                                        ca + " -p " + port + " localhost 2>/dev/null");
+    const std::string reply = gnutls_client_echo();
     BOOST_TEST(reply.find("hello-gnutls") != std::string::npos, reply);
 }
 
@@ -230,16 +239,10 @@ BOOST_AUTO_TEST_CASE(the_gnutls_engine_serves_openssl_and_gnutls_clients_and_res
     BOOST_TEST(wait_for_log("gnutls"));
     for (const char* version : {"-tls1_3", "-tls1_2"}) {
         BOOST_TEST_CONTEXT(version) {
-            const std::string reply = test::run(
-                "(echo hello-secctx; sleep 1) | timeout 10 openssl s_client -quiet -no_ign_eof " +
-                std::string(version) + " -connect 127.0.0.1:" + port + " -CAfile " + ca +
-                " -servername localhost 2>/dev/null");
-            BOOST_TEST(reply == "hello-secctx\n");
+            BOOST_TEST(openssl_client_echo(version) == "hello-secctx\n");
         }
     }
-    const std::string reply = test::run("(echo hello-gnutls; sleep 1) | timeout 10 gnutls-cli "
-                                        "--logfile=/dev/null --x509cafile " +
-                                        ca + " -p " + port + " localhost 2>/dev/null");
+    const std::string reply = gnutls_client_echo();
     BOOST_TEST(reply.find("hello-gnutls") != std::string::npos, reply);
     for (const std::string tickets : {" -no_ticket", ""}) {
         BOOST_TEST_CONTEXT("TLS 1.2" << tickets) {

@@ -56,26 +56,16 @@ public:
     explicit secctx_loop(const pki& p) : pki_(p) { link_.reserve(4 * 16384); }
 
     bool handshake() {
-        link_.clear();
-        client_handshake c{client{Engine::client_credentials(pki_), server_name},
-                           link_.client_end(), buffers_.make()};
-        server_handshake s{server{Engine::server_credentials(pki_)}, link_.server_end(),
-                           buffers_.make()};
-        return run(c, s);
+        return handshake_then([](client_handshake&, server_handshake&) { return true; });
     }
 
     // Establishes the connection that transfer() uses.
     bool connect() {
-        link_.clear();
-        client_handshake c{client{Engine::client_credentials(pki_), server_name},
-                           link_.client_end(), buffers_.make()};
-        server_handshake s{server{Engine::server_credentials(pki_)}, link_.server_end(),
-                           buffers_.make()};
-        if (!run(c, s))
-            return false;
-        client_.emplace(std::move(c));
-        server_.emplace(std::move(s));
-        return true;
+        return handshake_then([this](client_handshake& c, server_handshake& s) {
+            client_.emplace(std::move(c));
+            server_.emplace(std::move(s));
+            return true;
+        });
     }
 
     // The client sends `message` (one record when it is at most 16 KiB), the server reads it into
@@ -97,6 +87,17 @@ public:
     }
 
 private:
+    // A new pair of ends over the cleared link, handshaking, then `then(c, s)` if it succeeded.
+    template <class Then>
+    bool handshake_then(Then then) {
+        link_.clear();
+        client_handshake c{client{Engine::client_credentials(pki_), server_name},
+                           link_.client_end(), buffers_.make()};
+        server_handshake s{server{Engine::server_credentials(pki_)}, link_.server_end(),
+                           buffers_.make()};
+        return run(c, s) && then(c, s);
+    }
+
     static bool run(client_handshake& c, server_handshake& s) {
         for (int round = 0; round < max_rounds; ++round) {
             const step_status cs = c.step().status;
