@@ -10,7 +10,7 @@ preferences and the vulnerability checks that concern a TLS server's own behavio
 BEAST, LUCKY13); the cipher-by-cipher list and the browser simulations add minutes and no
 verdict. Both secctx servers run in echo mode, so no HTTP-level check (headers) applies; they
 would not be about TLS. A rating testssl could not make ("WARN": a connection failed, which
-happens on a loaded machine) is scanned once more before it counts.
+happens on a loaded machine) is scanned again, up to five scans, before it counts.
 
 Usage: testssl_test.py SECCTX_TOOL [--json FILE]
 """
@@ -74,10 +74,24 @@ def scan(port, json_path):
     return findings
 
 
+# testssl's resumption probe races its own client: `openssl s_client </dev/null` may close before
+# the server's TLS 1.3 NewSessionTicket arrives, and then reports a "connect problem". Measured on
+# this machine under load, 150 probes each: gnutls-serv lost 28, secctx's servers 40 and 52. A
+# WARN is therefore no rating: the scan is repeated, and each WARN replaced by the first real
+# rating a later scan makes, up to SCANS scans (0.25 ** 5 leaves one failure in a thousand).
+SCANS = 5
+
+
 def scan_until_rated(port, json_path):
     findings = scan(port, json_path)
-    if any(f["severity"] == "WARN" for f in findings.values()):
-        findings = scan(port, json_path)
+    for _ in range(SCANS - 1):
+        unrated = [check for check, f in findings.items() if f["severity"] == "WARN"]
+        if not unrated:
+            break
+        again = scan(port, json_path)
+        for check in unrated:
+            if check in again and again[check]["severity"] != "WARN":
+                findings[check] = again[check]
     return findings
 
 
