@@ -261,6 +261,58 @@ BOOST_AUTO_TEST_CASE(a_failing_handshake_completes_with_the_error) {
     }
 }
 
+// A server that defers its verdict on the client's certificate: the operation waits without
+// blocking the io_context (the client's handshake runs meanwhile) until another thread gives the
+// verdict, or until the handshake's deadline.
+BOOST_AUTO_TEST_CASE(a_deferred_verdict_is_awaited_without_blocking_and_bounded_by_the_deadline) {
+    const auto& p = test::pki::get();
+    for (const bool answered : {true, false}) {
+        BOOST_TEST_CONTEXT((answered ? "answered" : "never answered")) {
+            auto sc = test::server_config_for(p.ecdsa_server);
+            sc.verify_clients = client_certificates::required;
+            sc.trust.certificates = pem_source::from_memory(p.ca.certificate_pem());
+            std::atomic<int> asked{0};
+            sc.validation.validator = [&](const validation_request&) {
+                ++asked;
+                return verdict::later();
+            };
+            auto cc = test::client_config_trusting(p.ca);
+            cc.certificate_chain = pem_source::from_memory(p.client.certificate_pem);
+            cc.private_key = pem_source::from_memory(p.client.private_key_pem);
+            loopback net;
+            asio_client client_handshake(client(credentials::client(cc), "localhost"),
+                                         asio_socket_transport(net.client_socket));
+            handshake_limits limits;
+            limits.timeout =
+                answered ? std::chrono::milliseconds(20000) : std::chrono::milliseconds(300);
+            asio_server server_handshake(server(credentials::server(sc)),
+                                         asio_socket_transport(net.server_socket), dynamic_buffer(),
+                                         limits);
+            std::optional<std::error_code> client_result, server_result;
+            async_handshake(client_handshake, [&](std::error_code ec) { client_result = ec; });
+            async_handshake(server_handshake, [&](std::error_code ec) {
+                server_result = ec;
+                net.server_socket.close();
+            });
+            std::thread judge([&] {
+                if (!answered)
+                    return;
+                while (!server_handshake.pending().awaited())
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                BOOST_TEST(text(server_handshake.pending().give(verdict::accept())) == "success");
+            });
+            net.run();
+            judge.join();
+            BOOST_TEST(asked.load() == 1);
+            BOOST_TEST_REQUIRE(server_result.has_value());
+            BOOST_TEST(text(*server_result) ==
+                       (answered ? std::string("success") : text(errc::timed_out)));
+            BOOST_TEST_REQUIRE(client_result.has_value());
+            BOOST_TEST(text(*client_result) == "success", "TLS 1.3: done before the verdict");
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(one_mebibyte_each_way_at_once) {
     const auto& creds = credentials_for(tls_version::tls1_3);
     loopback net;

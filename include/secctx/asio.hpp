@@ -8,7 +8,10 @@
 //                             read_some/write_some put the socket in non-blocking mode when they
 //                             find it blocking, and never block; wait() blocks with a deadline
 //                             (poll), for run() and the channel's blocking calls.
-//   async_handshake(h, token)                 steps h until done or failed: void(std::error_code)
+//   async_handshake(h, token)                 steps h until done or failed: void(std::error_code);
+//                                             a deferred verdict (want_verdict) is waited for
+//                                             without blocking, until it is given or the
+//                                             handshake's deadline
 //   async_read_some(c, buffer, token)         at least one plaintext byte, or the end of stream
 //                                             (errc::end_of_stream, errc::truncated...) or the
 //                                             failure: void(std::error_code, std::size_t)
@@ -47,10 +50,14 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <span>
 #include <system_error>
 
@@ -179,6 +186,48 @@ void await(Socket& socket, bool readable, Self& self, state& st) {
                       std::move(self));
 }
 
+// A wait for a deferred verdict, shared by the verdict's wake-up and the deadline's timer: the
+// first to come steps the operation again, the other finds it gone.
+template <class Self>
+struct verdict_wait {
+    template <class Executor>
+    explicit verdict_wait(const Executor& executor) : timer(executor) {}
+
+    void resume() {
+        if (resumed.exchange(true))
+            return;
+        timer.cancel();
+        Self next = std::move(*op);
+        op.reset();
+        next();
+    }
+
+    boost::asio::steady_timer timer;
+    std::atomic<bool> resumed{false};
+    std::optional<Self> op;
+};
+
+// Waits for a deferred verdict or the handshake's deadline, whichever comes first, then steps
+// again on the operation's executor. The verdict may be given on any thread.
+template <class Handshake, class Self>
+void await_verdict(Handshake& handshake, Self& self, state& st) {
+    if constexpr (deferred_verdicts<typename Handshake::provider_type>) {
+        st = state::running;
+        auto executor = self.get_executor();
+        auto wait = std::make_shared<verdict_wait<Self>>(executor);
+        wait->op.emplace(std::move(self));
+        if (handshake.deadline() != clock::time_point::max()) {
+            wait->timer.expires_at(handshake.deadline());
+            wait->timer.async_wait([wait](boost::system::error_code) { wait->resume(); });
+        }
+        handshake.pending().on_given(
+            [wait, executor] { boost::asio::post(executor, [wait] { wait->resume(); }); });
+    } else {
+        // A provider that cannot defer never asks to wait for a verdict.
+        finish(self, st, make_error_code(errc::invalid_state));
+    }
+}
+
 template <class Handshake>
 struct handshake_op {
     Handshake* handshake;
@@ -198,6 +247,8 @@ struct handshake_op {
         case step_status::want_write:
             return await(handshake->transport().socket(), r.status == step_status::want_read, self,
                          st);
+        case step_status::want_verdict:
+            return await_verdict(*handshake, self, st);
         }
     }
 };

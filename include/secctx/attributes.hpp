@@ -16,6 +16,13 @@ struct certificate_info {
     std::vector<std::string> subject_alt_names; // "DNS:example.com", "IP:127.0.0.1", ...
 };
 
+// Who vouched for the peer's certificate.
+enum class verifier {
+    none,   // nobody: not verified, or no certificate
+    engine, // the engine (chain to a trust anchor, dates, name), and the validator if one is set
+    application, // the validator alone: it accepted a chain the engine rejected or did not check
+};
+
 struct connection_attributes {
     std::string protocol;           // "TLSv1.3"
     std::string cipher;             // the IANA name: "TLS_AES_128_GCM_SHA256"
@@ -27,6 +34,7 @@ struct connection_attributes {
     std::vector<certificate_info> peer_chain;
     // Whether the peer's certificate was verified and found good, and the verifier's words.
     bool peer_verified = false;
+    verifier verified_by = verifier::none;
     std::string verification_result;
     bool resumed = false;
 };

@@ -36,6 +36,8 @@ enum class errc {
     certificate_not_yet_valid,
     certificate_revoked,
     certificate_invalid,
+    certificate_rejected, // by the application's validator (peer_validation.hpp)
+    revocation_unknown,
     host_name_mismatch,
     client_certificate_required,
     peer_rejected_certificate,
@@ -97,6 +99,10 @@ public:
             return "the peer's certificate has been revoked";
         case errc::certificate_invalid:
             return "the peer's certificate failed verification";
+        case errc::certificate_rejected:
+            return "the application rejected the peer's certificate";
+        case errc::revocation_unknown:
+            return "whether the peer's certificate is revoked could not be established";
         case errc::host_name_mismatch:
             return "the server's certificate does not match the requested host name";
         case errc::client_certificate_required:

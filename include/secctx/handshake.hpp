@@ -3,8 +3,12 @@
 //
 //   step()  one non-blocking advance, as far as the transport allows: call the provider with what
 //           has arrived, keep the extra, send the token, decide by the status. Returns done,
-//           want_read, want_write or failed, with everything the caller needs (step_result.hpp).
-//   run()   step() to completion over a transport that can wait(), within a deadline.
+//           want_read, want_write, want_verdict or failed, with everything the caller needs
+//           (step_result.hpp).
+//   run()   step() to completion over a transport that can wait(), within a deadline; it waits
+//           for a deferred verdict too.
+//   pending()  the verdict the handshake waits for after want_verdict (peer_validation.hpp), on
+//           providers with the deferred_verdicts capability.
 //
 // Failure is terminal: the provider's context is destroyed at once, the alert it produced is
 // flushed as far as the transport takes it without blocking, and every later call returns the
@@ -15,6 +19,7 @@
 #include "secctx/error.hpp"
 #include "secctx/limits.hpp"
 #include "secctx/metrics.hpp"
+#include "secctx/pending_verdict.hpp"
 #include "secctx/role.hpp"
 #include "secctx/step_result.hpp"
 #include "secctx/tls/provider.hpp"
@@ -112,11 +117,24 @@ public:
                     return fail(ec).error;
                 break;
             }
+            case step_status::want_verdict:
+                if (!wait_for_verdict(std::min(deadline, deadline_)))
+                    return fail(errc::timed_out).error;
+                break;
             }
         }
     }
 
+    // After want_verdict: the handle through which the verdict is given, from any thread. It
+    // stays valid after the handshake ends (giving then fails with errc::invalid_state). A
+    // provider without the deferred_verdicts capability has none: calling this does not compile.
+    pending_verdict pending() const noexcept requires deferred_verdicts<provider_type> {
+        return pending_verdict(role_.provider().verdicts());
+    }
+
     bool done() const noexcept { return phase_ == phase::done; }
+    // When the limits' timeout ends the handshake (set by the first step()).
+    clock::time_point deadline() const noexcept { return deadline_; }
     const std::error_code& error() const noexcept { return error_; }
     // The engine's own words for the failure (OpenSSL's reason string, the verification result).
     std::string error_detail() const { return role_.provider().error_detail(); }
@@ -166,6 +184,8 @@ private:
         metrics_.computing_end(buffers_.output().data());
         if (last_.status == provider_status::error)
             return fail(last_.error);
+        if (last_.status == provider_status::verdict_needed && buffers_.output().size() == 0)
+            return result(step_status::want_verdict);
         if (buffers_.output().size() != 0 && count_flight(direction::sent))
             return fail(errc::too_many_flights);
         phase_ = phase::send;
@@ -175,6 +195,10 @@ private:
     std::optional<step_result> send_token() noexcept {
         if (const auto ec = write_pending())
             return ec == errc::would_block ? result(step_status::want_write) : fail(ec);
+        if (last_.status == provider_status::verdict_needed) {
+            phase_ = phase::call_provider;
+            return result(step_status::want_verdict);
+        }
         if (last_.status != provider_status::ok) {
             phase_ = phase::receive;
             return std::nullopt;
@@ -212,6 +236,20 @@ private:
             phase_ = phase::call_provider;
         }
         return std::nullopt;
+    }
+
+    // Blocks until the deferred verdict is given or `deadline`; false if it was not given.
+    bool wait_for_verdict(clock::time_point deadline) noexcept {
+        if constexpr (deferred_verdicts<provider_type>) {
+            const auto& slot = role_.provider().verdicts();
+            try {
+                return slot && slot->wait_until(deadline);
+            } catch (...) { // a lock that fails: as good as no verdict
+                return false;
+            }
+        } else {
+            return false;
+        }
     }
 
     bool expired() const noexcept {

@@ -12,6 +12,8 @@
 #include "secctx/handshake.hpp"
 #include "secctx/limits.hpp"
 #include "secctx/metrics.hpp"
+#include "secctx/peer_validation.hpp"
+#include "secctx/pending_verdict.hpp"
 #include "secctx/role.hpp"
 #include "secctx/roles.hpp"
 #include "secctx/step_result.hpp"

@@ -14,7 +14,10 @@ enum class step_status {
     done,       // the context is established; `extra` is application data
     want_read,  // wait until the transport is readable, then step() again
     want_write, // wait until the transport is writable, then step() again
-    failed,     // terminal: `error` says why; every later step() returns the same
+    // The validator deferred its verdict on the peer's certificate: give it through pending(),
+    // then step() again. The deadline still runs.
+    want_verdict,
+    failed, // terminal: `error` says why; every later step() returns the same
 };
 
 // Who the leftover input belongs to (Schannel's SECBUFFER_EXTRA).

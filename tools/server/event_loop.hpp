@@ -255,6 +255,10 @@ struct engine_server {
                 return want(c, EPOLLIN);
             case step_status::want_write:
                 return want(c, EPOLLOUT);
+            case step_status::want_verdict: // the server's validators answer at once
+                std::fprintf(stderr, "%s handshake waits for a verdict nobody gives\n",
+                             c.peer.c_str());
+                return drop(c);
             case step_status::failed:
                 // The handshake's own deadline can pass first when a step comes just after it.
                 if (r.error == errc::timed_out)

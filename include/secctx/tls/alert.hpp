@@ -56,6 +56,26 @@ inline errc error_for_received_alert(std::uint8_t description) noexcept {
     }
 }
 
+// The alert a certificate rejected for `reason` owes the peer (RFC 8446 6.2), whichever engine
+// sends it: the engines' own choices for their own checks, and certificate_unknown ("some other
+// issue ... rendering it unacceptable") for the application's reasons.
+inline alert_description alert_for_rejection(errc reason) noexcept {
+    switch (reason) {
+    case errc::certificate_revoked:
+        return alert_description::certificate_revoked;
+    case errc::certificate_expired:
+        return alert_description::certificate_expired;
+    case errc::certificate_untrusted:
+        return alert_description::unknown_ca;
+    case errc::certificate_not_yet_valid:
+    case errc::certificate_invalid:
+    case errc::host_name_mismatch:
+        return alert_description::bad_certificate;
+    default:
+        return alert_description::certificate_unknown;
+    }
+}
+
 // Replaces what `output` holds with a fatal alert in a plaintext record, if it fits: a peer reads
 // it in any state as long as nothing protected has been sent to it yet. A provider's last resort
 // when the engine cannot make the alert, as when its own flight did not fit the output.

@@ -3,6 +3,8 @@
 // that say so.
 #pragma once
 
+#include "secctx/peer_validation.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -46,6 +48,9 @@ struct tls_config {
     std::string private_key_password;
     // Who signs the peer's certificate. A client with no anchors configured uses the system store.
     trust_anchors trust;
+    // The application's own judgement of the peer's certificate, after the engine's or instead of
+    // it (peer_validation.hpp). A server asks for client certificates only with verify_clients.
+    peer_validation validation;
     // ALPN protocol names, most preferred first.
     std::vector<std::string> alpn;
     tls_version min_version = tls_version::tls1_2;
@@ -116,5 +121,25 @@ struct server_config : tls_config {
     // still decrypts for one more lifetime (its tickets are resumed and renewed), then is erased.
     std::chrono::seconds ticket_key_lifetime = std::chrono::hours(12);
 };
+
+// Who judges the peer, as configured: what no engine can honour, in words for the detail of
+// errc::invalid_configuration; nullptr when the configuration is coherent.
+inline const char* peer_judgement_conflict(const client_config& config) noexcept {
+    if (config.dangerous_skip_verification && config.validation.enabled())
+        return "dangerous_skip_verification and a validator: to decide alone, the validator takes "
+               "validation_mode::instead_of_engine";
+    return nullptr;
+}
+
+inline const char* peer_judgement_conflict(const server_config& config) noexcept {
+    const bool asks = config.verify_clients != client_certificates::none;
+    if (config.validation.enabled() && !asks)
+        return "a validator judges client certificates: verify_clients must ask for them";
+    const bool engine_judges =
+        !config.validation.enabled() || config.validation.mode == validation_mode::after_engine;
+    if (asks && engine_judges && config.trust.empty())
+        return "verifying client certificates needs trust anchors";
+    return nullptr;
+}
 
 } // namespace secctx

@@ -21,6 +21,10 @@
 //         continue_needed    send the output, then call again with the peer's next token;
 //         incomplete_message b.input() holds part of a record; missing_bytes says exactly how many
 //                            more bytes complete it; call again once they are there;
+//         verdict_needed     the validator deferred its verdict on the peer's certificate
+//                            (verdict::later()): call again once it is given; until then every
+//                            call returns verdict_needed at once. Only from providers with the
+//                            deferred_verdicts capability;
 //         error              the context is destroyed (DeleteSecurityContext); `error` says why and
 //                            b.output() may hold the alert owed to the peer. Every later call
 //                            returns the same error.
@@ -40,10 +44,12 @@
 
 #include "secctx/attributes.hpp"
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/detail/verdict_slot.hpp"
 #include "secctx/error.hpp"
 
 #include <concepts>
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -57,6 +63,7 @@ enum class provider_status {
     continue_needed,    // SEC_I_CONTINUE_NEEDED
     incomplete_message, // SEC_E_INCOMPLETE_MESSAGE (+ SECBUFFER_MISSING)
     error,              // anything else: DeleteSecurityContext
+    verdict_needed,     // the application's verdict on the peer's certificate is awaited
     context_expired,    // SEC_I_CONTEXT_EXPIRED: the peer's close_notify arrived (decrypt only)
 };
 
@@ -141,6 +148,21 @@ concept post_handshake_processing =
     record_protection<P, B> && requires(P& p, const P& cp, B& b) {
     { p.process_post_handshake(b) } noexcept -> std::same_as<provider_result>;
     { cp.tickets_received() } noexcept -> std::same_as<unsigned>;
+};
+// clang-format on
+
+// A capability: the provider can pause a handshake until the application's deferred verdict on
+// the peer's certificate (verdict::later()) is given, from any thread. For a const provider cp:
+//   cp.verdicts() -> const std::shared_ptr<detail::verdict_slot>&: the slot this connection's
+//       verdict is given through (null when its credentials have no validator). The provider
+//       opens it (await) when the validator defers, returns verdict_needed until a verdict is
+//       given, uses it on the next handshake() call, and closes it when the context ends.
+// basic_handshake::pending() exists only for such providers: on another, asking for a deferred
+// verdict fails to compile, naming this concept.
+// clang-format off
+template <class P>
+concept deferred_verdicts = requires(const P& cp) {
+    { cp.verdicts() } noexcept -> std::same_as<const std::shared_ptr<detail::verdict_slot>&>;
 };
 // clang-format on
 

@@ -36,7 +36,7 @@ public:
                               std::string* detail = nullptr) {
         credentials made = make(role_kind::client, config, ec, detail);
         if (!ec)
-            made.configure_client(config);
+            ec = made.configure_client(config, detail);
         return ec ? credentials() : made;
     }
 
@@ -94,6 +94,7 @@ private:
         std::vector<std::string> alpn;
         std::vector<gnutls_datum_t> alpn_datums; // into `alpn`
         std::function<void(std::string_view)> key_log;
+        peer_validation validation;
         detail::session_cache sessions;               // a client's
         detail::ticket_key tickets;                   // a server's
         detail::server_session_cache server_sessions; // a server's
@@ -123,6 +124,7 @@ private:
 
     static credentials make(role_kind kind, const tls_config& config, std::error_code& ec,
                             std::string* detail) {
+        ec.clear(); // an error_code out-parameter says nothing of an earlier call
         credentials made;
         auto s = std::make_shared<state>();
         s->kind = kind;
@@ -189,13 +191,20 @@ private:
         for (const auto& name : s->alpn)
             s->alpn_datums.push_back(detail::borrow(name.data(), name.size()));
         s->key_log = config.key_log;
+        s->validation = config.validation;
         made.state_ = std::move(s);
         return made;
     }
 
-    void configure_client(const client_config& config) {
+    std::error_code configure_client(const client_config& config, std::string* detail) {
+        if (const char* conflict = peer_judgement_conflict(config)) {
+            if (detail != nullptr)
+                *detail = conflict;
+            return errc::invalid_configuration;
+        }
         state_->verify_peer = !config.dangerous_skip_verification;
         state_->sessions.configure(config.resume_sessions, config.session_cache_size);
+        return {};
     }
 
     std::error_code configure_server(const server_config& config, std::string* detail) {
@@ -207,9 +216,9 @@ private:
         }
         s.verify_clients = config.verify_clients;
         s.verify_peer = config.verify_clients != client_certificates::none;
-        if (s.verify_peer && config.trust.empty()) {
+        if (const char* conflict = peer_judgement_conflict(config)) {
             if (detail != nullptr)
-                *detail = "verifying client certificates needs trust anchors";
+                *detail = conflict;
             return errc::invalid_configuration;
         }
         s.proceed_without_common_alpn = config.proceed_without_common_alpn;

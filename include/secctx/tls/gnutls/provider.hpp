@@ -4,9 +4,11 @@
 #pragma once
 
 #include "secctx/buffer/buffer_policy.hpp"
+#include "secctx/detail/peer_judgement.hpp"
 #include "secctx/role.hpp"
 #include "secctx/tls/alert.hpp"
 #include "secctx/tls/gnutls/credentials.hpp"
+#include "secctx/tls/gnutls/detail/describe.hpp"
 #include "secctx/tls/gnutls/detail/error_mapping.hpp"
 #include "secctx/tls/gnutls/detail/handles.hpp"
 #include "secctx/tls/gnutls/detail/transport.hpp"
@@ -19,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -75,6 +78,16 @@ public:
             gnutls_session_set_keylog_function(session, credentials::on_key_log);
         if (s.verify_peer)
             gnutls_session_set_verify_function(session, on_verify);
+        if (s.validation.enabled()) {
+            judgement_ = std::unique_ptr<secctx::detail::peer_judgement>(
+                new (std::nothrow) secctx::detail::peer_judgement);
+            if (!judgement_) {
+                session_.reset();
+                error_ = errc::out_of_memory;
+                return;
+            }
+            judgement_->config = &s.validation;
+        }
         if (!s.alpn_datums.empty()) {
             unsigned alpn_flags = 0;
             if (kind == role_kind::server)
@@ -107,6 +120,8 @@ public:
     provider_result handshake(Buffers& buffers) noexcept {
         if (!session_)
             return {provider_status::error, 0, error_};
+        if (awaiting_verdict())
+            return {provider_status::verdict_needed, 0, {}};
         for (;;) {
             const auto scan = tls::scan_records(buffers.input().data());
             if (scan.whole == 0 && buffers.input().size() != 0)
@@ -120,6 +135,9 @@ public:
             }
             if (call.write_error == errc::token_too_large)
                 return refuse_flight(buffers);
+            // The verify function deferred: GnuTLS runs it again when the handshake is called.
+            if (call.rc == GNUTLS_E_AGAIN && !call.write_error && awaiting_verdict())
+                return {provider_status::verdict_needed, 0, {}};
             // GnuTLS returns after each record of a message that spans several: the rest, if
             // here, goes in at once.
             if (call.rc == GNUTLS_E_AGAIN && !call.write_error && call.consumed != 0 &&
@@ -286,8 +304,26 @@ public:
         error_ = ec;
     }
 
+    // The slot a deferred verdict is given through (the deferred_verdicts capability); null when
+    // the credentials have no validator.
+    const std::shared_ptr<secctx::detail::verdict_slot>& verdicts() const noexcept {
+        static const std::shared_ptr<secctx::detail::verdict_slot> none;
+        return judgement_ ? judgement_->slot : none;
+    }
+
+    // Who vouched for the peer's certificate (connection_attributes::verified_by).
+    verifier verified_by() const noexcept {
+        if (!verified_)
+            return verifier::none;
+        if (judgement_ && judgement_->verified_by != verifier::none)
+            return judgement_->verified_by;
+        return verifier::engine;
+    }
+
     // GnuTLS's words for the failure and, for certificate failures, the verification status.
     std::string error_detail() const {
+        if (judgement_ && judgement_->rejected)
+            return judgement_->rejection_detail();
         std::string text;
         if (engine_error_ != 0)
             text = gnutls_strerror(engine_error_);
@@ -296,13 +332,7 @@ public:
                 text += std::string(" (") + name + ")";
         if (verify_status_ != 0) {
             text += text.empty() ? "" : "; ";
-            text += "certificate verification: ";
-            gnutls_datum_t out{};
-            if (gnutls_certificate_verification_status_print(verify_status_, GNUTLS_CRT_X509, &out,
-                                                             0) == GNUTLS_E_SUCCESS) {
-                text.append(reinterpret_cast<const char*>(out.data), out.size);
-                gnutls_free(out.data);
-            }
+            text += "certificate verification: " + verification_text(verify_status_);
         }
         return text;
     }
@@ -439,20 +469,93 @@ private:
 
     // The peer's chain against the trust anchors and, on a client, the server name; the status is
     // kept for error_detail() and the attributes. A client without a certificate is no failure
-    // here: whether one is required is GnuTLS's own check.
+    // here: whether one is required is GnuTLS's own check. Then the validator, if one is set: a
+    // deferred verdict returns GNUTLS_E_AGAIN, and GnuTLS calls this again with the handshake.
     static int on_verify(gnutls_session_t session) {
         provider* self = calling(session);
         if (self == nullptr)
             return -1;
-        unsigned status = 0;
-        const bool client = self->credentials_.kind() == role_kind::client;
-        const int rc = client ? gnutls_certificate_verify_peers3(session, self->host_, &status)
-                              : gnutls_certificate_verify_peers2(session, &status);
-        if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !client)
-            return 0;
-        self->verify_status_ = rc < 0 ? unsigned{GNUTLS_CERT_INVALID} : status;
-        self->verified_ = rc >= 0 && status == 0;
-        return self->verified_ ? 0 : -1;
+        auto* j = self->judgement_.get();
+        try {
+            if (j != nullptr)
+                if (auto given = j->slot->take())
+                    return self->apply(*given);
+            if (j == nullptr || !j->engine_checked) {
+                unsigned status = 0;
+                const bool client = self->credentials_.kind() == role_kind::client;
+                const int rc = client
+                                   ? gnutls_certificate_verify_peers3(session, self->host_, &status)
+                                   : gnutls_certificate_verify_peers2(session, &status);
+                if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !client)
+                    return 0;
+                self->verify_status_ = rc < 0 ? unsigned{GNUTLS_CERT_INVALID} : status;
+                self->verified_ = rc >= 0 && status == 0;
+                if (j == nullptr)
+                    return self->verified_ ? 0 : -1;
+                j->engine_checked = true;
+                if (!self->verified_) {
+                    j->engine_verdict = detail::map_verify_status(self->verify_status_);
+                    j->engine_detail = verification_text(self->verify_status_);
+                }
+            }
+            if (j->engine_has_the_last_word())
+                return -1;
+            auto request = self->validation_request_for(session);
+            const verdict v = j->ask(request);
+            if (v.what() != verdict::kind::later)
+                return self->apply(v);
+            j->slot->await(std::move(request));
+            return GNUTLS_E_AGAIN;
+        } catch (...) { // nothing may unwind through GnuTLS
+            return GNUTLS_E_MEMORY_ERROR;
+        }
+    }
+
+    int apply(const verdict& v) {
+        if (!judgement_->decide(v))
+            return GNUTLS_E_CERTIFICATE_ERROR;
+        verified_ = true;
+        return 0;
+    }
+
+    validation_request validation_request_for(gnutls_session_t session) const {
+        validation_request r;
+        unsigned count = 0;
+        const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
+        for (unsigned i = 0; i < count; ++i)
+            r.chain.push_back(detail::describe(chain[i]));
+        r.engine_verdict = judgement_->engine_verdict;
+        r.engine_detail = judgement_->engine_detail;
+        if (credentials_.kind() == role_kind::client) {
+            r.server_name = host_;
+        } else {
+            char name[256];
+            std::size_t size = sizeof name;
+            unsigned type = 0;
+            if (gnutls_server_name_get(session, name, &size, &type, 0) == GNUTLS_E_SUCCESS &&
+                type == GNUTLS_NAME_DNS)
+                r.server_name.assign(name, size);
+        }
+        return r;
+    }
+
+    static std::string verification_text(unsigned status) {
+        std::string text;
+        gnutls_datum_t out{};
+        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) ==
+            GNUTLS_E_SUCCESS) {
+            text.assign(reinterpret_cast<const char*>(out.data), out.size);
+            gnutls_free(out.data);
+        }
+        return text;
+    }
+
+    bool awaiting_verdict() const noexcept {
+        try {
+            return judgement_ && judgement_->slot->awaiting();
+        } catch (...) {
+            return false;
+        }
     }
 
     static int on_new_ticket(gnutls_session_t session, unsigned, unsigned, unsigned incoming,
@@ -478,6 +581,8 @@ private:
             else if (ec != errc::truncated)
                 gnutls_db_remove_session(session);
         }
+        if (judgement_)
+            judgement_->slot->close();
         held_.reset();
         session_.reset();
     }
@@ -628,8 +733,11 @@ private:
             peer_alert_ = gnutls_alert_get(session);
         const bool no_shared_version = offered_versions_ != no_hello_yet &&
                                        (offered_versions_ & credentials_.state_->versions) == 0;
+        const bool rejected = judgement_ && judgement_->rejected;
         if (call.write_error)
             error_ = call.write_error;
+        else if (rejected)
+            error_ = judgement_->rejected_for;
         else if (call.read_bad_version)
             error_ = errc::not_tls;
         else if (no_shared_version)
@@ -641,6 +749,11 @@ private:
                                 call.rc != GNUTLS_E_PREMATURE_TERMINATION;
         if (alert_owed)
             engine_call(buffers, 0, [&] {
+                if (rejected)
+                    return gnutls_alert_send(
+                        session, GNUTLS_AL_FATAL,
+                        static_cast<gnutls_alert_description_t>(
+                            tls::alert_for_rejection(judgement_->rejected_for)));
                 return no_shared_version
                            ? gnutls_alert_send(session, GNUTLS_AL_FATAL, GNUTLS_A_PROTOCOL_VERSION)
                            : gnutls_alert_send_appropriate(session, call.rc);
@@ -651,6 +764,7 @@ private:
 
     credentials credentials_;
     detail::session_ptr session_;
+    std::unique_ptr<secctx::detail::peer_judgement> judgement_; // with a validator only
     detail::packet_ptr held_; // a record decrypted by process_post_handshake()
     std::size_t held_offset_ = 0;
     std::error_code error_;

@@ -12,6 +12,7 @@
 #include "secctx/tls/openssl/detail/session_cache.hpp"
 #include "secctx/tls/openssl/detail/ticket_keys.hpp"
 #include "secctx/tls/openssl/detail/trust.hpp"
+#include "secctx/tls/openssl/detail/validation.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -38,7 +39,7 @@ public:
                               std::string* detail = nullptr) {
         credentials made = make(role_kind::client, config, ec, detail);
         if (!ec)
-            ec = made.configure_client(config);
+            ec = made.configure_client(config, detail);
         return finish(std::move(made), ec, detail);
     }
 
@@ -84,6 +85,7 @@ private:
         bool proceed_without_common_alpn = false;
         std::string alpn_wire; // ALPN list in wire format: length-prefixed names
         std::function<void(std::string_view)> key_log;
+        peer_validation validation;
         detail::session_cache sessions; // a client's
         detail::ticket_keys tickets;    // a server's
     };
@@ -124,6 +126,7 @@ private:
 
     static credentials make(role_kind kind, const tls_config& config, std::error_code& ec,
                             std::string* detail) {
+        ec.clear(); // an error_code out-parameter says nothing of an earlier call
         ERR_clear_error();
         credentials made;
         auto s = std::make_shared<state>();
@@ -165,6 +168,10 @@ private:
             if (detail != nullptr)
                 *detail = "unknown or unsupported name in a cipher suite or group list: " + unknown;
             return made;
+        }
+        if (config.validation.enabled()) {
+            s->validation = config.validation;
+            SSL_CTX_set_cert_verify_callback(ctx, detail::verify_with_application, nullptr);
         }
         if (!detail::load_identity(ctx, config) || !detail::load_trust(ctx, config.trust, kind)) {
             ec = errc::invalid_credentials;
@@ -219,10 +226,15 @@ private:
         return {};
     }
 
-    std::error_code configure_client(const client_config& config) {
+    std::error_code configure_client(const client_config& config, std::string* detail) {
         auto& s = *state_;
         SSL_CTX* ctx = s.context.get();
         s.verify_peer = !config.dangerous_skip_verification;
+        if (const char* conflict = peer_judgement_conflict(config)) {
+            if (detail != nullptr)
+                *detail = conflict;
+            return errc::invalid_configuration;
+        }
         SSL_CTX_set_verify(ctx, s.verify_peer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
         // Sessions go to the credentials' own cache, keyed by server name (OpenSSL's internal
         // client cache is keyed by nothing useful); the callback also counts them per connection.
@@ -248,9 +260,9 @@ private:
             return errc::invalid_configuration;
         }
         s.verify_peer = config.verify_clients != client_certificates::none;
-        if (s.verify_peer && config.trust.empty()) {
+        if (const char* conflict = peer_judgement_conflict(config)) {
             if (detail != nullptr)
-                *detail = "verifying client certificates needs trust anchors";
+                *detail = conflict;
             return errc::invalid_configuration;
         }
         s.proceed_without_common_alpn = config.proceed_without_common_alpn;

@@ -9,6 +9,7 @@
 #include "secctx/tls/openssl/detail/alerts.hpp"
 #include "secctx/tls/openssl/detail/bio.hpp"
 #include "secctx/tls/openssl/detail/error_mapping.hpp"
+#include "secctx/tls/openssl/detail/validation.hpp"
 #include "secctx/tls/provider.hpp"
 #include "secctx/tls/record_framing.hpp"
 
@@ -18,9 +19,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 namespace secctx::openssl {
@@ -53,6 +56,11 @@ public:
             return;
         }
         SSL_set_bio(ssl_.get(), bio, bio);
+        if (const auto ec = set_up_validation(creds, kind, server_name)) {
+            ssl_.reset();
+            error_ = ec;
+            return;
+        }
         if (kind == role_kind::server) {
             SSL_set_accept_state(ssl_.get());
             return;
@@ -68,22 +76,63 @@ public:
     }
 
     provider(provider&&) noexcept = default;
-    provider& operator=(provider&&) noexcept = default;
+    provider& operator=(provider&& other) noexcept {
+        if (this != &other) {
+            end_paused_verification();
+            std::destroy_at(this);
+            std::construct_at(this, std::move(other));
+        }
+        return *this;
+    }
+    ~provider() { end_paused_verification(); }
 
     template <buffer_policy Buffers>
     provider_result handshake(Buffers& buffers) noexcept {
         if (!ssl_)
             return {provider_status::error, 0, error_};
+        if (judgement_ && judgement_->slot->awaiting())
+            return {provider_status::verdict_needed, 0, {}};
+        if (judgement_ && judgement_->paused &&
+            judgement_->paused_on != std::this_thread::get_id()) {
+            // The paused job's stack belongs to another thread (detail/validation.hpp).
+            abandon(errc::invalid_state);
+            return {provider_status::error, 0, error_};
+        }
         const auto scan = tls::scan_records(buffers.input().data());
-        if (scan.whole == 0 && buffers.input().size() != 0)
+        if (scan.whole == 0 && buffers.input().size() != 0 && !(judgement_ && judgement_->paused))
             return need_input(buffers, scan);
         const auto [rc, write_error] =
             engine_call(buffers, scan.whole, [this] { return SSL_do_handshake(ssl_.get()); });
-        if (rc == 1)
+        if (rc == 1) {
+            // Only a deferred verdict needs the handshake in an async job; data needs none.
+            SSL_clear_mode(ssl_.get(), SSL_MODE_ASYNC);
             return {provider_status::ok, 0, {}};
+        }
         if (write_error == errc::token_too_large)
             return refuse_flight(buffers);
+        if (const int reason = SSL_get_error(ssl_.get(), rc);
+            !write_error &&
+            (reason == SSL_ERROR_WANT_RETRY_VERIFY || reason == SSL_ERROR_WANT_ASYNC))
+            return {provider_status::verdict_needed, 0, {}};
         return after_failed_call(buffers, rc, write_error);
+    }
+
+    // The slot a deferred verdict is given through (the deferred_verdicts capability); null when
+    // the credentials have no validator.
+    const std::shared_ptr<secctx::detail::verdict_slot>& verdicts() const noexcept {
+        static const std::shared_ptr<secctx::detail::verdict_slot> none;
+        return judgement_ ? judgement_->slot : none;
+    }
+
+    // Who vouched for the peer's certificate (connection_attributes::verified_by).
+    verifier verified_by() const noexcept {
+        if (!ssl_ || SSL_get0_peer_certificate(ssl_.get()) == nullptr ||
+            SSL_get_verify_mode(ssl_.get()) == SSL_VERIFY_NONE ||
+            SSL_get_verify_result(ssl_.get()) != X509_V_OK)
+            return verifier::none;
+        if (judgement_ && judgement_->verified_by != verifier::none)
+            return judgement_->verified_by;
+        return verifier::engine;
     }
 
     template <buffer_policy Buffers>
@@ -252,6 +301,7 @@ public:
     bool closed_by_peer() const noexcept { return closed_by_peer_; }
 
     void abandon(std::error_code ec) noexcept {
+        end_paused_verification();
         // OpenSSL takes the session of an SSL freed without our close_notify out of the server's
         // cache. A client that closes without close_notify at a record boundary has done nothing
         // wrong (RFC 5246 7.2.1: since TLS 1.1 that no longer forbids resuming), and many do, so
@@ -266,6 +316,8 @@ public:
     // OpenSSL's words for the failure: its error string and, for certificate failures, the
     // verification result.
     std::string error_detail() const {
+        if (judgement_ && judgement_->rejected)
+            return judgement_->rejection_detail();
         std::string text;
         if (engine_error_ != 0) {
             char buffer[256] = {};
@@ -306,6 +358,41 @@ public:
     SSL* native_handle() const noexcept { return ssl_.get(); }
 
 private:
+    // With a validator, this connection's judgement goes where the verification callback finds
+    // it; a server that may defer runs its handshake as an async job (detail/validation.hpp).
+    std::error_code set_up_validation(const credentials& creds, role_kind kind,
+                                      std::string_view server_name) noexcept {
+        const auto& validation = creds.state_->validation;
+        if (!validation.enabled())
+            return {};
+        try {
+            judgement_ = std::make_unique<detail::judgement>();
+            judgement_->server_name = server_name;
+        } catch (...) {
+            return errc::out_of_memory;
+        }
+        judgement_->config = &validation;
+        judgement_->server = kind == role_kind::server;
+        if (SSL_set_ex_data(ssl_.get(), detail::judgement::index(), judgement_.get()) != 1)
+            return errc::out_of_memory;
+        if (judgement_->server)
+            SSL_set_mode(ssl_.get(), SSL_MODE_ASYNC);
+        return {};
+    }
+
+    // A verification paused for a verdict ends now: later verdicts are refused, and a server's
+    // paused job is resumed, without a verdict, so that it finishes (rejecting) and frees its
+    // stack. Only the thread that paused it can resume it; on another the job is left, lost.
+    void end_paused_verification() noexcept {
+        if (!judgement_)
+            return;
+        judgement_->slot->close();
+        if (ssl_ && judgement_->paused && judgement_->paused_on == std::this_thread::get_id()) {
+            SSL_do_handshake(ssl_.get());
+            ERR_clear_error();
+        }
+    }
+
     std::error_code set_server_name(std::string_view name, bool verify) noexcept {
         char host[256];
         if (name.size() >= sizeof host)
@@ -416,12 +503,18 @@ private:
     provider_result fail(int reason, std::error_code write_error) noexcept {
         error_ = detail::classify_failure(ssl_.get(), reason, write_error, engine_error_,
                                           verify_result_);
+        if (judgement_) {
+            judgement_->slot->close();
+            if (judgement_->rejected && !write_error)
+                error_ = judgement_->rejected_for;
+        }
         ssl_.reset(); // DeleteSecurityContext: nothing of the partial context survives.
         return {provider_status::error, 0, error_};
     }
 
     credentials credentials_;
     detail::ssl_ptr ssl_;
+    std::unique_ptr<detail::judgement> judgement_; // with a validator only
     std::error_code error_;
     unsigned long engine_error_ = 0;
     // Four full records: enough for any read, small enough never to walk a large input twice.
