@@ -285,6 +285,41 @@ BOOST_AUTO_TEST_CASE(mutual_tls_requires_the_client_certificate) {
     BOOST_TEST(wait_for_log("requires a client certificate"));
 }
 
+// --client-map: curl with a client certificate is answered with the identity its certificate
+// maps to, for each engine, and the identity is logged; an unmapped one is refused with
+// --require-identity; a map with a bad line stops the server at start, naming the line.
+BOOST_AUTO_TEST_CASE(a_client_map_names_curl_by_its_certificate) {
+    const std::string map = files.write("clients.map", "# test clients\n"
+                                                       "cn \"secctx test client\" tester\n");
+    for (const std::string engine : {"openssl", "gnutls"}) {
+        BOOST_TEST_CONTEXT(engine) {
+            start_server("--engine " + engine + " --mode http --verify-client required --ca " + ca +
+                         " --client-map " + map + " --require-identity");
+            const std::string curl = "timeout 10 curl -q -s --noproxy '*' --cacert " + ca +
+                                     " https://localhost:" + port + "/who";
+            BOOST_TEST(test::run(curl + " --cert " + client_cert + " --key " + client_key) ==
+                       "hello from secctx: /who\nclient identity: tester\n");
+            BOOST_TEST(wait_for_log("identity=tester (" + map + ":2 cn)"), server_log());
+            std::system(("pkill -f -- '" + server_pattern + "' >/dev/null 2>&1").c_str());
+        }
+    }
+    const std::string other = files.write("other.map", "cn somebody-else x\n");
+    start_server("--mode http --verify-client required --ca " + ca + " --client-map " + other +
+                 " --require-identity");
+    test::run("timeout 10 curl -q -s --noproxy '*' --cacert " + ca + " --cert " + client_cert +
+              " --key " + client_key + " https://localhost:" + port + "/");
+    BOOST_TEST(wait_for_log("no identity is mapped to the client's certificate"), server_log());
+
+    const std::string bad = files.write("bad.map", "cn a b\n\nemail only-one-field\n");
+    const std::string refused =
+        test::run(tool + " server --listen 127.0.0.1:" + std::to_string(test::free_port()) +
+                  " --cert " + cert + " --key " + key + " --verify-client required --ca " + ca +
+                  " --client-map " + bad + " 2>&1; echo exit=$?");
+    BOOST_TEST(refused.find(bad + ":3: expected: email <name> <identity>") != std::string::npos,
+               refused);
+    BOOST_TEST(refused.find("exit=2") != std::string::npos, refused);
+}
+
 BOOST_AUTO_TEST_CASE(an_encrypted_key_is_read_with_its_password_file_and_never_prompted_for) {
     const std::string encrypted = (files.directory / "encrypted-key.pem").string();
     BOOST_TEST_REQUIRE(

@@ -35,12 +35,17 @@ commands:
          [--max-output BYTES] [--ciphersuites LIST] [--cipher LIST] [--groups LIST]
          [--min-version tls1.2|tls1.3] [--max-version tls1.2|tls1.3] [--no-session-tickets]
          [--session-cache N] [--session-lifetime SECONDS] [--engine openssl|gnutls]
+         [--client-map FILE [--require-identity]]
         A TLS server: --threads event loops (epoll, non-blocking step()), default 1, for many
         connections at once; buffers come from one pool, none held by an idle connection.
         --mode echo sends every byte back; --mode http answers each request with a small
         HTTP/1.1 200 response (keep-alive, pipelined requests answered in order; closes after
         HTTP/1.0 or "Connection: close", with close_notify). --stdio speaks TLS on its own
         stdin/stdout for one connection. --ca gives the anchors for client certificates.
+        --client-map maps client certificates to identities (docs/identity-mapping.md has
+        the format; a bad line is refused at start with its number): the identity is logged
+        per connection and named in --mode http answers; --require-identity refuses a client
+        certificate that maps to none. Both need --verify-client.
         The certificate may be RSA or ECDSA. --ciphersuites (TLS 1.3), --cipher (TLS 1.2) and
         --groups take IANA names, comma-separated. Resumption: stateless tickets, which
         --no-session-tickets turns off, and a session cache for clients that resume by

@@ -7,6 +7,7 @@
 #include "server/settings.hpp"
 #include "server/stdio.hpp"
 
+#include "secctx/certificate_map.hpp"
 #include "secctx/transport/socket.hpp"
 
 #include <pthread.h>
@@ -84,8 +85,9 @@ int run_server(int argc, char** argv) {
                            "--max-version",
                            "--session-cache",
                            "--session-lifetime",
+                           "--client-map",
                            "--engine"},
-              {"--stdio", "--no-session-tickets"});
+              {"--stdio", "--no-session-tickets", "--require-identity"});
     // Sockets send with MSG_NOSIGNAL; this is for stderr, when whatever reads the log is gone.
     static_cast<void>(std::signal(SIGPIPE, SIG_IGN)); // fails only for a bad signal number
     settings s;
@@ -134,6 +136,16 @@ int run_server(int argc, char** argv) {
     else if (verify != "none")
         return std::fprintf(stderr, "secctx server: --verify-client takes required or optional\n"),
                2;
+    if (o.has("--client-map")) {
+        std::error_code ec;
+        std::string detail;
+        config.client_identity.mapper = certificate_map::load(o.get("--client-map"), ec, &detail);
+        if (ec)
+            return std::fprintf(stderr, "secctx server: --client-map %s\n", detail.c_str()), 2;
+    }
+    config.client_identity.required = o.has("--require-identity");
+    if (config.client_identity.required && !config.client_identity.enabled())
+        return std::fprintf(stderr, "secctx server: --require-identity needs --client-map\n"), 2;
     config.alpn = split_list(o.get("--alpn"));
     config.tls13_cipher_suites = split_list(o.get("--ciphersuites"));
     config.tls12_cipher_suites = split_list(o.get("--cipher"));

@@ -11,9 +11,21 @@ namespace secctx {
 
 struct certificate_info {
     std::vector<std::byte> der;
-    std::string subject;                        // RFC 2253 text
-    std::string issuer;                         // RFC 2253 text
-    std::vector<std::string> subject_alt_names; // "DNS:example.com", "IP:127.0.0.1", ...
+    std::string subject;     // RFC 2253 text
+    std::string issuer;      // RFC 2253 text
+    std::string common_name; // the subject's (last) CN, empty if none
+    // "DNS:example.com", "IP:127.0.0.1", "email:a@example.com", "URI:spiffe://...",
+    // "UPN:user@realm" (Microsoft's user principal name), in the certificate's order.
+    std::vector<std::string> subject_alt_names;
+    std::string sha256_fingerprint; // of the DER, lowercase hex without separators
+};
+
+// The account a client certificate stands for (identity_mapping.hpp).
+struct peer_identity {
+    std::string name; // empty: mapped to none
+    std::string rule; // what produced it, for logs: "clients.map:3 certificate"
+
+    bool mapped() const noexcept { return !name.empty(); }
 };
 
 // Who vouched for the peer's certificate.
@@ -36,6 +48,8 @@ struct connection_attributes {
     bool peer_verified = false;
     verifier verified_by = verifier::none;
     std::string verification_result;
+    // A server's: the identity its client_identity mapping gave the client's certificate.
+    peer_identity identity;
     bool resumed = false;
 };
 

@@ -38,6 +38,7 @@ enum class errc {
     certificate_invalid,
     certificate_rejected, // by the application's validator (peer_validation.hpp)
     revocation_unknown,
+    identity_unmapped, // a server's client_identity, required, mapped the certificate to none
     host_name_mismatch,
     client_certificate_required,
     peer_rejected_certificate,
@@ -103,6 +104,8 @@ public:
             return "the application rejected the peer's certificate";
         case errc::revocation_unknown:
             return "whether the peer's certificate is revoked could not be established";
+        case errc::identity_unmapped:
+            return "no identity is mapped to the client's certificate";
         case errc::host_name_mismatch:
             return "the server's certificate does not match the requested host name";
         case errc::client_certificate_required:

@@ -279,6 +279,10 @@ struct engine_server {
                         " alpn=" + (p.alpn().empty() ? std::string("-") : std::string(p.alpn())) +
                         " handshake " + std::to_string(elapsed.count()) + " us" +
                         (p.resumed() ? " resumed" : "");
+            if (const peer_identity who = p.identity(); who.mapped()) {
+                c.summary += " identity=" + who.name + " (" + who.rule + ")";
+                c.reply.identify_client(who.name);
+            }
             c.channel.emplace(std::move(*c.handshake));
             c.handshake.reset();
             established_.splice(established_.end(), handshaking_, c.self);

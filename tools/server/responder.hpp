@@ -52,6 +52,10 @@ public:
     explicit responder(mode m, std::size_t head_limit = max_request_head)
         : mode_(m), head_limit_(head_limit) {}
 
+    // The identity the server mapped the client's certificate to (--client-map): named in every
+    // answer's body from now on.
+    void identify_client(std::string identity) { client_ = std::move(identity); }
+
     // Appends the answer to `received` to `out`; true when the connection should close after
     // it. Once it has been true, later bytes get no answer: the request that closed was the last.
     bool answer(std::string_view received, std::string& out) {
@@ -201,17 +205,20 @@ private:
         static const std::string closing10 = response("HTTP/1.0", true, {});
         const std::string_view target =
             request_line.substr(target_begin + 1, target_end - (target_begin + 1));
-        if (target == "/")
+        if (target == "/" && client_.empty())
             out += http10 ? closing10 : close ? closing11 : keep_alive;
         else
-            out += response(http10 ? "HTTP/1.0" : "HTTP/1.1", close, target);
+            out += response(http10 ? "HTTP/1.0" : "HTTP/1.1", close, target == "/" ? "" : target,
+                            client_);
         return close;
     }
 
-    static std::string response(std::string_view version, bool close, std::string_view target) {
-        const std::string body = target.empty()
-                                     ? std::string("hello from secctx\n")
-                                     : "hello from secctx: " + std::string(target) + "\n";
+    static std::string response(std::string_view version, bool close, std::string_view target,
+                                std::string_view client = {}) {
+        const std::string body =
+            (target.empty() ? std::string("hello from secctx\n")
+                            : "hello from secctx: " + std::string(target) + "\n") +
+            (client.empty() ? std::string() : "client identity: " + std::string(client) + "\n");
         return std::string(version) +
                " 200 OK\r\nServer: secctx\r\nContent-Type: text/plain\r\nContent-Length: " +
                std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" +
@@ -220,6 +227,7 @@ private:
 
     mode mode_;
     std::size_t head_limit_;
+    std::string client_;
     std::string requests_;
     std::size_t body_left_ = 0;
     bool closed_ = false;

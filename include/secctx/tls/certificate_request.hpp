@@ -14,6 +14,10 @@ struct certificate_request {
     std::string common_name = "localhost";
     std::vector<std::string> dns_names = {"localhost"};
     std::vector<std::string> ip_addresses = {"127.0.0.1", "::1"};
+    // More subject alternative names, for clients mapped to identities by name.
+    std::vector<std::string> emails;
+    std::vector<std::string> uris;
+    std::vector<std::string> user_principal_names; // Microsoft's UPN otherName
     key_type key = key_type::ecdsa_p256;
     // Validity, relative to now: the default is valid from an hour ago for a day.
     std::chrono::seconds valid_from = -std::chrono::hours(1);

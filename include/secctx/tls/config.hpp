@@ -3,6 +3,7 @@
 // that say so.
 #pragma once
 
+#include "secctx/identity_mapping.hpp"
 #include "secctx/peer_validation.hpp"
 
 #include <chrono>
@@ -95,6 +96,9 @@ enum class client_certificates { none, optional, required };
 
 struct server_config : tls_config {
     client_certificates verify_clients = client_certificates::none;
+    // Which identity each client certificate stands for (identity_mapping.hpp); in the
+    // attributes as `identity`.
+    identity_mapping client_identity;
     // When the client offers ALPN protocols and none is ours, the handshake fails with a fatal
     // no_application_protocol alert, as RFC 7301 3.2 says a server SHALL (and OpenSSL's server and
     // nginx do). This goes on without ALPN instead, for servers whose clients name protocols the
@@ -135,6 +139,11 @@ inline const char* peer_judgement_conflict(const server_config& config) noexcept
     const bool asks = config.verify_clients != client_certificates::none;
     if (config.validation.enabled() && !asks)
         return "a validator judges client certificates: verify_clients must ask for them";
+    if (config.client_identity.enabled() && !asks)
+        return "client_identity maps client certificates: verify_clients must ask for them";
+    if (config.client_identity.required && config.verify_clients != client_certificates::required)
+        return "a required client identity needs verify_clients = required: a client without a "
+               "certificate maps to none";
     const bool engine_judges =
         !config.validation.enabled() || config.validation.mode == validation_mode::after_engine;
     if (asks && engine_judges && config.trust.empty())

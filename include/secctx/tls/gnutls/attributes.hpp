@@ -50,6 +50,7 @@ inline connection_attributes query_attributes(const provider& p) {
     const unsigned status = p.verify_status();
     a.peer_verified = count != 0 && p.peer_verified();
     a.verified_by = count != 0 ? p.verified_by() : verifier::none;
+    a.identity = p.identity();
     if (status == 0) {
         a.verification_result = "ok";
     } else {

@@ -95,6 +95,7 @@ private:
         std::vector<gnutls_datum_t> alpn_datums; // into `alpn`
         std::function<void(std::string_view)> key_log;
         peer_validation validation;
+        identity_mapping identity;                    // a server's
         detail::session_cache sessions;               // a client's
         detail::ticket_key tickets;                   // a server's
         detail::server_session_cache server_sessions; // a server's
@@ -221,6 +222,7 @@ private:
                 *detail = conflict;
             return errc::invalid_configuration;
         }
+        s.identity = config.client_identity;
         s.proceed_without_common_alpn = config.proceed_without_common_alpn;
         if (config.session_lifetime <= std::chrono::seconds::zero() ||
             config.session_lifetime > std::chrono::days(7)) {

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace secctx::gnutls {
 
@@ -78,7 +79,7 @@ public:
             gnutls_session_set_keylog_function(session, credentials::on_key_log);
         if (s.verify_peer)
             gnutls_session_set_verify_function(session, on_verify);
-        if (s.validation.enabled()) {
+        if (s.validation.enabled() || s.identity.enabled()) {
             judgement_ = std::unique_ptr<secctx::detail::peer_judgement>(
                 new (std::nothrow) secctx::detail::peer_judgement);
             if (!judgement_) {
@@ -86,7 +87,8 @@ public:
                 error_ = errc::out_of_memory;
                 return;
             }
-            judgement_->config = &s.validation;
+            judgement_->validation = &s.validation;
+            judgement_->mapping = &s.identity;
         }
         if (!s.alpn_datums.empty()) {
             unsigned alpn_flags = 0;
@@ -311,6 +313,9 @@ public:
         return judgement_ ? judgement_->slot : none;
     }
 
+    // The identity the server's client_identity mapping gave the client's certificate.
+    peer_identity identity() const { return judgement_ ? judgement_->identity : peer_identity{}; }
+
     // Who vouched for the peer's certificate (connection_attributes::verified_by).
     verifier verified_by() const noexcept {
         if (!verified_)
@@ -500,11 +505,11 @@ private:
             }
             if (j->engine_has_the_last_word())
                 return -1;
-            auto request = self->validation_request_for(session);
-            const verdict v = j->ask(request);
+            j->request = self->validation_request_for(session);
+            const verdict v = j->ask();
             if (v.what() != verdict::kind::later)
                 return self->apply(v);
-            j->slot->await(std::move(request));
+            j->slot->await(j->request);
             return GNUTLS_E_AGAIN;
         } catch (...) { // nothing may unwind through GnuTLS
             return GNUTLS_E_MEMORY_ERROR;
@@ -518,12 +523,18 @@ private:
         return 0;
     }
 
-    validation_request validation_request_for(gnutls_session_t session) const {
-        validation_request r;
+    static std::vector<certificate_info> peer_chain(gnutls_session_t session) {
+        std::vector<certificate_info> described;
         unsigned count = 0;
         const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
         for (unsigned i = 0; i < count; ++i)
-            r.chain.push_back(detail::describe(chain[i]));
+            described.push_back(detail::describe(chain[i]));
+        return described;
+    }
+
+    validation_request validation_request_for(gnutls_session_t session) const {
+        validation_request r;
+        r.chain = peer_chain(session);
         r.engine_verdict = judgement_->engine_verdict;
         r.engine_detail = judgement_->engine_detail;
         if (credentials_.kind() == role_kind::client) {
@@ -597,6 +608,13 @@ private:
         if (gnutls_session_is_resumed(session) != 0 && credentials_.verifies_peer()) {
             unsigned count = 0;
             verified_ = gnutls_certificate_get_peers(session, &count) != nullptr && count != 0;
+            // A resumption verifies nothing: its identity comes from the session's chain.
+            if (judgement_ && judgement_->maps() && !judgement_->identity.mapped()) {
+                try {
+                    judgement_->map(peer_chain(session));
+                } catch (...) { // out of memory: the connection is left unmapped
+                }
+            }
         }
         const bool tls13 = gnutls_protocol_get_version(session) == GNUTLS_TLS1_3;
         if (credentials_.kind() == role_kind::server) {

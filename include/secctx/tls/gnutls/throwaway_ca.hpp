@@ -28,7 +28,7 @@ public:
         : key_(generate(key)) {
         certificate_ =
             make_certificate(name, key_.get(), nullptr, key_.get(), -std::chrono::hours(1),
-                             std::chrono::hours(24 * 30), true, {}, {});
+                             std::chrono::hours(24 * 30), true, {});
         certificate_pem_ = to_pem(certificate_.get());
     }
 
@@ -37,9 +37,9 @@ public:
 
     issued_certificate issue(const certificate_request& request) const {
         const auto key = generate(request.key);
-        const auto leaf = make_certificate(request.common_name, key.get(), certificate_.get(),
-                                           key_.get(), request.valid_from, request.valid_until,
-                                           false, request.dns_names, request.ip_addresses);
+        const auto leaf =
+            make_certificate(request.common_name, key.get(), certificate_.get(), key_.get(),
+                             request.valid_from, request.valid_until, false, request);
         issued_certificate out;
         out.certificate_pem = to_pem(leaf.get());
         detail::datum pem;
@@ -81,8 +81,7 @@ private:
     make_certificate(const std::string& name, gnutls_x509_privkey_t subject_key,
                      gnutls_x509_crt_t issuer, gnutls_x509_privkey_t issuer_key,
                      std::chrono::seconds from, std::chrono::seconds until, bool is_ca,
-                     const std::vector<std::string>& dns_names,
-                     const std::vector<std::string>& ip_addresses) {
+                     const certificate_request& names) {
         gnutls_x509_crt_t raw = nullptr;
         check(gnutls_x509_crt_init(&raw), "certificate");
         detail::x509_crt_ptr certificate(raw);
@@ -122,18 +121,39 @@ private:
                   "key usage");
             check(gnutls_x509_crt_set_key_purpose_oid(raw, GNUTLS_KP_TLS_WWW_SERVER, 0), "purpose");
             check(gnutls_x509_crt_set_key_purpose_oid(raw, GNUTLS_KP_TLS_WWW_CLIENT, 0), "purpose");
-            for (const auto& dns : dns_names)
-                check(gnutls_x509_crt_set_subject_alt_name(raw, GNUTLS_SAN_DNSNAME, dns.data(),
-                                                           static_cast<unsigned>(dns.size()),
-                                                           GNUTLS_FSAN_APPEND),
-                      "subject alt name");
-            for (const auto& ip : ip_addresses) {
+            const auto add = [&](gnutls_x509_subject_alt_name_t kind,
+                                 const std::vector<std::string>& values) {
+                for (const auto& value : values)
+                    check(gnutls_x509_crt_set_subject_alt_name(raw, kind, value.data(),
+                                                               static_cast<unsigned>(value.size()),
+                                                               GNUTLS_FSAN_APPEND),
+                          "subject alt name");
+            };
+            add(GNUTLS_SAN_DNSNAME, names.dns_names);
+            for (const auto& ip : names.ip_addresses) {
                 unsigned char address[16];
                 const bool v6 = ip.find(':') != std::string::npos;
                 if (inet_pton(v6 ? AF_INET6 : AF_INET, ip.c_str(), address) != 1)
                     throw std::runtime_error("throwaway_ca: not an IP address: " + ip);
                 check(gnutls_x509_crt_set_subject_alt_name(raw, GNUTLS_SAN_IPADDRESS, address,
                                                            v6 ? 16 : 4, GNUTLS_FSAN_APPEND),
+                      "subject alt name");
+            }
+            add(GNUTLS_SAN_RFC822NAME, names.emails);
+            add(GNUTLS_SAN_URI, names.uris);
+            for (const auto& upn : names.user_principal_names) {
+                // GnuTLS takes the otherName's value DER-encoded: a UTF8String.
+                if (upn.size() > 0xffff)
+                    throw std::runtime_error("throwaway_ca: user principal name too long");
+                std::string der(1, '\x0c');
+                if (upn.size() >= 0x80)
+                    der += upn.size() > 0xff ? "\x82" + std::string(1, char(upn.size() >> 8))
+                                             : std::string("\x81");
+                der += static_cast<char>(upn.size() & 0xff);
+                der += upn;
+                check(gnutls_x509_crt_set_subject_alt_othername(
+                          raw, "1.3.6.1.4.1.311.20.2.3", der.data(),
+                          static_cast<unsigned>(der.size()), GNUTLS_FSAN_APPEND),
                       "subject alt name");
             }
         }

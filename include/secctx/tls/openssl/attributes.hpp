@@ -25,19 +25,13 @@ inline connection_attributes query_attributes(const provider& p) {
             a.key_exchange_group = name;
     if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name))
         a.server_name = name;
-    X509* leaf = SSL_get0_peer_certificate(ssl);
-    if (leaf != nullptr) {
-        a.peer_chain.push_back(detail::describe(leaf));
-        // The client's view of the chain starts with the leaf; the server's does not.
-        STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
-        for (int i = 0; i < sk_X509_num(chain); ++i)
-            if (X509* c = sk_X509_value(chain, i); X509_cmp(c, leaf) != 0)
-                a.peer_chain.push_back(detail::describe(c));
-    }
+    a.peer_chain = detail::peer_chain(ssl);
+    const X509* leaf = SSL_get0_peer_certificate(ssl);
     const long result = SSL_get_verify_result(ssl);
     a.peer_verified =
         leaf != nullptr && result == X509_V_OK && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE;
     a.verified_by = p.verified_by();
+    a.identity = p.identity();
     a.verification_result = X509_verify_cert_error_string(result);
     return a;
 }

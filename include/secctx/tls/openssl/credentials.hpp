@@ -86,6 +86,7 @@ private:
         std::string alpn_wire; // ALPN list in wire format: length-prefixed names
         std::function<void(std::string_view)> key_log;
         peer_validation validation;
+        identity_mapping identity;      // a server's
         detail::session_cache sessions; // a client's
         detail::ticket_keys tickets;    // a server's
     };
@@ -264,6 +265,10 @@ private:
             if (detail != nullptr)
                 *detail = conflict;
             return errc::invalid_configuration;
+        }
+        if (config.client_identity.enabled()) {
+            s.identity = config.client_identity;
+            SSL_CTX_set_cert_verify_callback(ctx, detail::verify_with_application, nullptr);
         }
         s.proceed_without_common_alpn = config.proceed_without_common_alpn;
         int mode = SSL_VERIFY_NONE;

@@ -106,6 +106,9 @@ public:
         if (rc == 1) {
             // Only a deferred verdict needs the handshake in an async job; data needs none.
             SSL_clear_mode(ssl_.get(), SSL_MODE_ASYNC);
+            // A resumption verifies nothing: its identity comes from the session's chain.
+            if (judgement_ && SSL_session_reused(ssl_.get()) == 1)
+                map_resumed();
             return {provider_status::ok, 0, {}};
         }
         if (write_error == errc::token_too_large)
@@ -123,6 +126,9 @@ public:
         static const std::shared_ptr<secctx::detail::verdict_slot> none;
         return judgement_ ? judgement_->slot : none;
     }
+
+    // The identity the server's client_identity mapping gave the client's certificate.
+    peer_identity identity() const { return judgement_ ? judgement_->identity : peer_identity{}; }
 
     // Who vouched for the peer's certificate (connection_attributes::verified_by).
     verifier verified_by() const noexcept {
@@ -363,7 +369,8 @@ private:
     std::error_code set_up_validation(const credentials& creds, role_kind kind,
                                       std::string_view server_name) noexcept {
         const auto& validation = creds.state_->validation;
-        if (!validation.enabled())
+        const auto& mapping = creds.state_->identity;
+        if (!validation.enabled() && !mapping.enabled())
             return {};
         try {
             judgement_ = std::make_unique<detail::judgement>();
@@ -371,13 +378,22 @@ private:
         } catch (...) {
             return errc::out_of_memory;
         }
-        judgement_->config = &validation;
+        judgement_->validation = &validation;
+        judgement_->mapping = &mapping;
         judgement_->server = kind == role_kind::server;
         if (SSL_set_ex_data(ssl_.get(), detail::judgement::index(), judgement_.get()) != 1)
             return errc::out_of_memory;
-        if (judgement_->server)
+        if (judgement_->server && validation.enabled())
             SSL_set_mode(ssl_.get(), SSL_MODE_ASYNC);
         return {};
+    }
+
+    void map_resumed() noexcept {
+        try {
+            if (judgement_->maps() && !judgement_->identity.mapped())
+                judgement_->map(detail::peer_chain(ssl_.get()));
+        } catch (...) { // out of memory: the connection is left unmapped
+        }
     }
 
     // A verification paused for a verdict ends now: later verdicts are refused, and a server's

@@ -27,7 +27,7 @@ public:
         : key_(generate(key)) {
         certificate_ =
             make_certificate(name, key_.get(), nullptr, key_.get(), -std::chrono::hours(1),
-                             std::chrono::hours(24 * 30), true, {}, {});
+                             std::chrono::hours(24 * 30), true, {});
         certificate_pem_ = to_pem(certificate_.get());
     }
 
@@ -36,9 +36,9 @@ public:
 
     issued_certificate issue(const certificate_request& request) const {
         const auto key = generate(request.key);
-        const auto leaf = make_certificate(request.common_name, key.get(), certificate_.get(),
-                                           key_.get(), request.valid_from, request.valid_until,
-                                           false, request.dns_names, request.ip_addresses);
+        const auto leaf =
+            make_certificate(request.common_name, key.get(), certificate_.get(), key_.get(),
+                             request.valid_from, request.valid_until, false, request);
         issued_certificate out;
         out.certificate_pem = to_pem(leaf.get());
         openssl::detail::bio_ptr bio(BIO_new(BIO_s_mem()));
@@ -91,8 +91,7 @@ private:
     static openssl::detail::x509_ptr
     make_certificate(const std::string& name, EVP_PKEY* subject_key, X509* issuer,
                      EVP_PKEY* issuer_key, std::chrono::seconds from, std::chrono::seconds until,
-                     bool is_ca, const std::vector<std::string>& dns_names,
-                     const std::vector<std::string>& ip_addresses) {
+                     bool is_ca, const certificate_request& names) {
         openssl::detail::x509_ptr certificate(X509_new());
         check(certificate != nullptr, "X509_new");
         X509* c = certificate.get();
@@ -129,10 +128,15 @@ private:
                               : "critical,digitalSignature");
             add_extension(c, issuer, NID_ext_key_usage, "serverAuth,clientAuth");
             std::string alt_names;
-            for (const auto& dns : dns_names)
-                alt_names += (alt_names.empty() ? "DNS:" : ",DNS:") + dns;
-            for (const auto& ip : ip_addresses)
-                alt_names += (alt_names.empty() ? "IP:" : ",IP:") + ip;
+            const auto add = [&](const char* kind, const std::vector<std::string>& values) {
+                for (const auto& value : values)
+                    alt_names += (alt_names.empty() ? "" : ",") + std::string(kind) + value;
+            };
+            add("DNS:", names.dns_names);
+            add("IP:", names.ip_addresses);
+            add("email:", names.emails);
+            add("URI:", names.uris);
+            add("otherName:1.3.6.1.4.1.311.20.2.3;UTF8:", names.user_principal_names);
             if (!alt_names.empty())
                 add_extension(c, issuer, NID_subject_alt_name, alt_names);
         }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "secctx/attributes.hpp"
+#include "secctx/detail/hex.hpp"
 #include "secctx/tls/gnutls/detail/handles.hpp"
 
 #include <gnutls/gnutls.h>
@@ -41,6 +42,19 @@ inline std::string address_text(const unsigned char* b, std::size_t size) {
     return text;
 }
 
+// The last CN of the subject (the most specific, as a name check reads it).
+inline std::string common_name(gnutls_x509_crt_t crt) {
+    std::string last;
+    for (unsigned index = 0;; ++index) {
+        char name[256];
+        std::size_t size = sizeof name;
+        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, index, 0, name, &size) <
+            0)
+            return last;
+        last.assign(name, size);
+    }
+}
+
 inline certificate_info describe(const gnutls_datum_t& der) {
     certificate_info info;
     info.der.assign(reinterpret_cast<const std::byte*>(der.data),
@@ -60,12 +74,23 @@ inline certificate_info describe(const gnutls_datum_t& der) {
         const int type = gnutls_x509_crt_get_subject_alt_name(raw, i, name, &size, nullptr);
         if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
             break;
+        const std::string text(reinterpret_cast<char*>(name), type >= 0 ? size : 0);
         if (type == GNUTLS_SAN_DNSNAME)
-            info.subject_alt_names.push_back("DNS:" +
-                                             std::string(reinterpret_cast<char*>(name), size));
+            info.subject_alt_names.push_back("DNS:" + text);
         else if (type == GNUTLS_SAN_IPADDRESS)
             info.subject_alt_names.push_back("IP:" + address_text(name, size));
+        else if (type == GNUTLS_SAN_RFC822NAME)
+            info.subject_alt_names.push_back("email:" + text);
+        else if (type == GNUTLS_SAN_URI)
+            info.subject_alt_names.push_back("URI:" + text);
+        else if (type == GNUTLS_SAN_OTHERNAME_MSUSERPRINCIPAL) // decoded by GnuTLS
+            info.subject_alt_names.push_back("UPN:" + text);
     }
+    info.common_name = common_name(raw);
+    unsigned char digest[32];
+    std::size_t digest_size = sizeof digest;
+    if (gnutls_x509_crt_get_fingerprint(raw, GNUTLS_DIG_SHA256, digest, &digest_size) >= 0)
+        info.sha256_fingerprint = secctx::detail::to_hex(digest, digest_size);
     return info;
 }
 

@@ -63,7 +63,7 @@ struct judgement : secctx::detail::peer_judgement {
     }
 
     // What the validator is asked: the chain as the peer sent it, leaf first.
-    validation_request request(X509_STORE_CTX* ctx, const SSL* ssl) const {
+    validation_request question(X509_STORE_CTX* ctx, const SSL* ssl) const {
         validation_request r;
         X509* leaf = X509_STORE_CTX_get0_cert(ctx);
         if (leaf != nullptr)
@@ -113,11 +113,11 @@ inline int verify_with_application(X509_STORE_CTX* ctx, void*) {
         }
         if (j->engine_has_the_last_word())
             return 0; // the engine's rejection stands, with its own error and alert
-        auto request = j->request(ctx, ssl);
-        verdict v = j->ask(request);
+        j->request = j->question(ctx, ssl);
+        verdict v = j->ask();
         if (v.what() != verdict::kind::later)
             return j->apply(ctx, v);
-        j->slot->await(std::move(request));
+        j->slot->await(j->request);
         if (!j->server) {
             SSL_set_retry_verify(ssl);
             return 1;
