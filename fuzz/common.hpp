@@ -12,6 +12,7 @@
 
 #include "secctx/secctx.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace secctx::fuzz {
@@ -385,6 +387,22 @@ int handshake_target(const std::uint8_t* data, std::size_t size) {
         handshake_with(role(), dynamic_buffer(), payload, split, close);
     }
     return 0;
+}
+
+// `bytes` as text for a PEM parser: as they are, or (`wrap`) base64-encoded in a PEM block with
+// `label`, so that the DER parser behind it gets them directly.
+inline std::string pem_text(std::span<const std::byte> bytes, bool wrap, const char* label) {
+    if (!wrap)
+        return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+    std::string base64(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    base64.resize(static_cast<std::size_t>(n));
+    std::string pem = std::string("-----BEGIN ") + label + "-----\n";
+    for (std::size_t at = 0; at < base64.size(); at += 64)
+        pem += base64.substr(at, 64) + "\n";
+    return pem + "-----END " + label + "-----\n";
 }
 
 } // namespace secctx::fuzz

@@ -8,29 +8,9 @@
 // the CA.
 #include "common.hpp"
 
-#include <openssl/evp.h>
-
 #include <string>
 
 using namespace secctx;
-
-namespace {
-
-std::string pem_text(std::span<const std::byte> bytes, bool wrap, const char* label) {
-    if (!wrap)
-        return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-    std::string base64(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(base64.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    base64.resize(static_cast<std::size_t>(n));
-    std::string pem = std::string("-----BEGIN ") + label + "-----\n";
-    for (std::size_t at = 0; at < base64.size(); at += 64)
-        pem += base64.substr(at, 64) + "\n";
-    return pem + "-----END " + label + "-----\n";
-}
-
-} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     // The deterministic generator, for the ticket keys a server's credentials make.
@@ -39,9 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t options = in.byte();
     const std::size_t chain_size = in.u16();
     const std::size_t key_size = in.u16();
-    const std::string chain = pem_text(in.take(chain_size), (options & 2) != 0, "CERTIFICATE");
-    const std::string key = pem_text(in.take(key_size), (options & 4) != 0, "PRIVATE KEY");
-    const std::string ca = pem_text(in.rest(), (options & 8) != 0, "CERTIFICATE");
+    const std::string chain =
+        fuzz::pem_text(in.take(chain_size), (options & 2) != 0, "CERTIFICATE");
+    const std::string key = fuzz::pem_text(in.take(key_size), (options & 4) != 0, "PRIVATE KEY");
+    const std::string ca = fuzz::pem_text(in.rest(), (options & 8) != 0, "CERTIFICATE");
 
     std::error_code ec;
     std::string detail;

@@ -849,4 +849,33 @@ BOOST_AUTO_TEST_CASE(an_untrusted_certificate_or_a_wrong_name_is_a_clear_failure
     BOOST_TEST(out.find("does not match the requested host name") != std::string::npos, out);
 }
 
+// --crl: secctx client refuses openssl s_server's revoked certificate and accepts it against a
+// CRL that does not list it; secctx server refuses curl's revoked client certificate.
+BOOST_AUTO_TEST_CASE(crls_refuse_revoked_peers_on_both_tools) {
+    const auto& p = test::pki::get();
+    const std::string revoked_server =
+        files.write("server-revoked.crl", p.ca.revocation_list({{p.ecdsa_server.certificate_pem}}));
+    const std::string revoked_client =
+        files.write("client-revoked.crl", p.ca.revocation_list({{p.client.certificate_pem}}));
+    port = std::to_string(test::free_port());
+    start_peer("openssl s_server -naccept 2 -accept 127.0.0.1:" + port + " -cert " + cert +
+                   " -key " + key,
+               "-accept 127.0.0.1:" + port);
+    std::string out;
+    BOOST_TEST(
+        client("--ca " + ca + " --servername localhost --crl " + revoked_server + " --send x",
+               out) == 1,
+        out);
+    BOOST_TEST(out.find("has been revoked") != std::string::npos, out);
+    BOOST_TEST(
+        client("--ca " + ca + " --servername localhost --crl " + revoked_client + " --send x",
+               out) == 0,
+        out);
+
+    start_server("--mode http --verify-client required --ca " + ca + " --crl " + revoked_client);
+    test::run("timeout 10 curl -q -s --noproxy '*' --cacert " + ca + " --cert " + client_cert +
+              " --key " + client_key + " https://localhost:" + port + "/");
+    BOOST_TEST(wait_for_log("has been revoked"), server_log());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

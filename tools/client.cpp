@@ -163,7 +163,7 @@ int connect(options& o, client_config& config, const std::string& host, const st
 int run_client(int argc, char** argv) {
     options o(argc, argv,
               {"--connect", "--ca", "--servername", "--cert", "--key", "--key-password-file",
-               "--alpn", "--send", "--timeout", "--engine"},
+               "--alpn", "--send", "--timeout", "--crl", "--engine"},
               {"--stdio"});
     const auto timeout = std::chrono::milliseconds(o.number("--timeout", 10'000));
     if (!o.error().empty() || !o.has("--connect")) {
@@ -185,6 +185,7 @@ int run_client(int argc, char** argv) {
     if (!read_key_password(o, "client", config.private_key_password))
         return 2;
     config.alpn = split_list(o.get("--alpn"));
+    read_revocation(o, config);
     const std::string engine = o.get("--engine", "openssl");
     if (engine == "gnutls")
         return connect<gnutls_engine>(o, config, host, endpoint, timeout);

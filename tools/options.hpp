@@ -88,6 +88,15 @@ inline bool read_key_password(const options& o, const char* command, std::string
 }
 
 // Once the credentials hold the key, the password has no use left in the process.
+// --crl FILE: the peer's own certificate is checked against the CRLs in FILE (PEM), and one from
+// its issuer is required.
+inline void read_revocation(const options& o, tls_config& config) {
+    if (!o.has("--crl"))
+        return;
+    config.revocation.check = revocation_scope::leaf;
+    config.revocation.crls = pem_source::from_file(o.get("--crl"));
+}
+
 inline void forget(std::string& secret) noexcept {
     OPENSSL_cleanse(secret.data(), secret.size());
     secret.clear();

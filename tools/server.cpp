@@ -86,6 +86,7 @@ int run_server(int argc, char** argv) {
                            "--session-cache",
                            "--session-lifetime",
                            "--client-map",
+                           "--crl",
                            "--engine"},
               {"--stdio", "--no-session-tickets", "--require-identity"});
     // Sockets send with MSG_NOSIGNAL; this is for stderr, when whatever reads the log is gone.
@@ -144,6 +145,7 @@ int run_server(int argc, char** argv) {
             return std::fprintf(stderr, "secctx server: --client-map %s\n", detail.c_str()), 2;
     }
     config.client_identity.required = o.has("--require-identity");
+    read_revocation(o, config);
     if (config.client_identity.required && !config.client_identity.enabled())
         return std::fprintf(stderr, "secctx server: --require-identity needs --client-map\n"), 2;
     config.alpn = split_list(o.get("--alpn"));

@@ -24,6 +24,13 @@ struct certificate_request {
     std::chrono::seconds valid_until = std::chrono::hours(24);
 };
 
+// What a throwaway_ca's certificate revocation list says, relative to now.
+struct revocation_request {
+    std::vector<std::string> revoked; // PEM certificates this CA issued
+    std::chrono::seconds this_update = -std::chrono::hours(1);
+    std::chrono::seconds next_update = std::chrono::hours(24);
+};
+
 struct issued_certificate {
     std::string certificate_pem; // the leaf; the CA is the peer's trust anchor, not sent
     std::string private_key_pem;

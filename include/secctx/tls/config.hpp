@@ -40,6 +40,24 @@ struct trust_anchors {
     }
 };
 
+// Revocation of the peer's certificates by certificate revocation lists (CRLs), checked by the
+// engine with the rest of the chain. A revoked certificate fails with certificate_revoked.
+enum class revocation_scope {
+    none,  // no CRL is consulted
+    leaf,  // the peer's own certificate
+    chain, // every certificate of the chain (the trust anchor's own CRL included, if it lists it)
+};
+
+struct revocation_lists {
+    revocation_scope check = revocation_scope::none;
+    pem_source crls;       // PEM CRLs (several may follow each other), file or memory
+    std::string directory; // a hashed directory of CRLs (`openssl rehash`: HASH.r0, ...)
+    // With a check: a certificate whose issuer has no CRL here, or only one that has expired, is
+    // not yet valid or is not signed by that issuer, fails with revocation_unknown. Off: such a
+    // certificate passes (a soft fail); a revoked one still fails.
+    bool require_crl = true;
+};
+
 struct tls_config {
     pem_source certificate_chain; // leaf first, then intermediates
     pem_source private_key;
@@ -49,6 +67,8 @@ struct tls_config {
     std::string private_key_password;
     // Who signs the peer's certificate. A client with no anchors configured uses the system store.
     trust_anchors trust;
+    // Certificate revocation lists for the peer's chain; none by default.
+    revocation_lists revocation;
     // The application's own judgement of the peer's certificate, after the engine's or instead of
     // it (peer_validation.hpp). A server asks for client certificates only with verify_clients.
     peer_validation validation;

@@ -9,6 +9,7 @@
 #include "secctx/tls/gnutls/detail/handles.hpp"
 #include "secctx/tls/gnutls/detail/names.hpp"
 #include "secctx/tls/gnutls/detail/pem.hpp"
+#include "secctx/tls/gnutls/detail/revocation.hpp"
 #include "secctx/tls/gnutls/detail/server_sessions.hpp"
 #include "secctx/tls/gnutls/detail/session_cache.hpp"
 #include "secctx/tls/gnutls/detail/trust.hpp"
@@ -95,7 +96,8 @@ private:
         std::vector<gnutls_datum_t> alpn_datums; // into `alpn`
         std::function<void(std::string_view)> key_log;
         peer_validation validation;
-        identity_mapping identity;                    // a server's
+        identity_mapping identity; // a server's
+        detail::revocation_checker revocation;
         detail::session_cache sessions;               // a client's
         detail::ticket_key tickets;                   // a server's
         detail::server_session_cache server_sessions; // a server's
@@ -169,6 +171,16 @@ private:
         if (const int rc = detail::load_trust(certificates, config.trust, kind); rc < 0) {
             ec = errc::invalid_credentials;
             explain(detail, "cannot load the trust anchors", rc);
+            return made;
+        }
+        int crl_code = 0;
+        if (const auto problem = s->revocation.load(config.revocation, crl_code);
+            !problem.empty()) {
+            const bool loading =
+                config.revocation.check != revocation_scope::none &&
+                (!config.revocation.crls.empty() || !config.revocation.directory.empty());
+            ec = loading ? errc::invalid_credentials : errc::invalid_configuration;
+            explain(detail, problem, crl_code);
             return made;
         }
         std::size_t wire = 0;

@@ -339,6 +339,8 @@ public:
             text += text.empty() ? "" : "; ";
             text += "certificate verification: " + verification_text(verify_status_);
         }
+        if (!revocation_problem_.empty())
+            text += "; revocation: " + revocation_problem_;
         return text;
     }
 
@@ -495,16 +497,20 @@ private:
                     return 0;
                 self->verify_status_ = rc < 0 ? unsigned{GNUTLS_CERT_INVALID} : status;
                 self->verified_ = rc >= 0 && status == 0;
+                if (self->verified_)
+                    self->check_revocation(session);
                 if (j == nullptr)
-                    return self->verified_ ? 0 : -1;
+                    return self->verified_ ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
                 j->engine_checked = true;
                 if (!self->verified_) {
-                    j->engine_verdict = detail::map_verify_status(self->verify_status_);
-                    j->engine_detail = verification_text(self->verify_status_);
+                    j->engine_verdict = self->engine_verdict();
+                    j->engine_detail = self->revocation_problem_.empty()
+                                           ? verification_text(self->verify_status_)
+                                           : self->revocation_problem_;
                 }
             }
             if (j->engine_has_the_last_word())
-                return -1;
+                return GNUTLS_E_CERTIFICATE_ERROR;
             j->request = self->validation_request_for(session);
             const verdict v = j->ask();
             if (v.what() != verdict::kind::later)
@@ -514,6 +520,30 @@ private:
         } catch (...) { // nothing may unwind through GnuTLS
             return GNUTLS_E_MEMORY_ERROR;
         }
+    }
+
+    // The credentials' CRLs, once the chain is good: a revoked certificate makes the status
+    // GNUTLS_CERT_REVOKED, as GnuTLS's own CRLs would; one without a usable CRL, where one is
+    // required, fails with revocation_unknown.
+    void check_revocation(gnutls_session_t session) {
+        const auto& checker = credentials_.state_->revocation;
+        if (!checker.enabled())
+            return;
+        const auto result =
+            checker.check(session, credentials_.state_->certificates.get(), revocation_problem_);
+        if (result == detail::revocation_checker::outcome::good)
+            return;
+        verified_ = false;
+        verify_status_ |= GNUTLS_CERT_INVALID;
+        if (result == detail::revocation_checker::outcome::revoked)
+            verify_status_ |= GNUTLS_CERT_REVOKED;
+        else
+            revocation_unknown_ = true;
+    }
+
+    std::error_code engine_verdict() const {
+        return revocation_unknown_ ? errc::revocation_unknown
+                                   : detail::map_verify_status(verify_status_);
     }
 
     int apply(const verdict& v) {
@@ -756,6 +786,8 @@ private:
             error_ = call.write_error;
         else if (rejected)
             error_ = judgement_->rejected_for;
+        else if (revocation_unknown_)
+            error_ = errc::revocation_unknown;
         else if (call.read_bad_version)
             error_ = errc::not_tls;
         else if (no_shared_version)
@@ -767,11 +799,14 @@ private:
                                 call.rc != GNUTLS_E_PREMATURE_TERMINATION;
         if (alert_owed)
             engine_call(buffers, 0, [&] {
-                if (rejected)
+                // A chain refused, by the engine or the application: the alert its reason calls
+                // for, as OpenSSL chooses it (GnuTLS would say bad_certificate to everything).
+                if (rejected || call.rc == GNUTLS_E_CERTIFICATE_ERROR ||
+                    call.rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
                     return gnutls_alert_send(
                         session, GNUTLS_AL_FATAL,
-                        static_cast<gnutls_alert_description_t>(
-                            tls::alert_for_rejection(judgement_->rejected_for)));
+                        static_cast<gnutls_alert_description_t>(tls::alert_for_rejection(
+                            rejected ? judgement_->rejected_for : errc(error_.value()))));
                 return no_shared_version
                            ? gnutls_alert_send(session, GNUTLS_AL_FATAL, GNUTLS_A_PROTOCOL_VERSION)
                            : gnutls_alert_send_appropriate(session, call.rc);
@@ -789,6 +824,8 @@ private:
     int engine_error_ = 0;
     gnutls_alert_description_t peer_alert_ = GNUTLS_A_CLOSE_NOTIFY; // a fatal one received
     unsigned verify_status_ = 0; // of the peer's chain, once verified
+    bool revocation_unknown_ = false;
+    std::string revocation_problem_; // which certificate, and what was wrong with its CRL
     unsigned tickets_ = 0;
     static constexpr unsigned no_hello_yet = ~0u;
     unsigned offered_versions_ = no_hello_yet; // a server's: what the ClientHello offered

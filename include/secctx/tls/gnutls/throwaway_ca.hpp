@@ -50,6 +50,40 @@ public:
         return out;
     }
 
+    // A CRL signed by this CA (PEM, version 2, with the authority key identifier) listing the
+    // serial numbers of `request.revoked`.
+    std::string revocation_list(const revocation_request& request) const {
+        gnutls_x509_crl_t raw = nullptr;
+        check(gnutls_x509_crl_init(&raw), "CRL");
+        detail::x509_crl_ptr crl(raw);
+        const std::time_t now = std::time(nullptr);
+        check(gnutls_x509_crl_set_version(raw, 2), "CRL version");
+        check(gnutls_x509_crl_set_this_update(raw, now + request.this_update.count()), "CRL dates");
+        check(gnutls_x509_crl_set_next_update(raw, now + request.next_update.count()), "CRL dates");
+        for (const auto& pem : request.revoked) {
+            gnutls_x509_crt_t revoked_raw = nullptr;
+            check(gnutls_x509_crt_init(&revoked_raw), "certificate");
+            detail::x509_crt_ptr revoked(revoked_raw);
+            const gnutls_datum_t text{
+                reinterpret_cast<unsigned char*>(const_cast<char*>(pem.data())),
+                static_cast<unsigned>(pem.size())};
+            check(gnutls_x509_crt_import(revoked_raw, &text, GNUTLS_X509_FMT_PEM),
+                  "a revoked certificate's PEM");
+            check(gnutls_x509_crl_set_crt(raw, revoked_raw, now + request.this_update.count()),
+                  "a CRL entry");
+        }
+        unsigned char id[64];
+        std::size_t id_size = sizeof id;
+        check(gnutls_x509_crt_get_subject_key_id(certificate_.get(), id, &id_size, nullptr),
+              "CA key id");
+        check(gnutls_x509_crl_set_authority_key_id(raw, id, id_size), "CRL key identifier");
+        check(gnutls_x509_crl_sign2(raw, certificate_.get(), key_.get(), GNUTLS_DIG_SHA256, 0),
+              "signing the CRL");
+        detail::datum out;
+        check(gnutls_x509_crl_export2(raw, GNUTLS_X509_FMT_PEM, out.out()), "exporting the CRL");
+        return std::string(reinterpret_cast<const char*>(out.get()->data), out.get()->size);
+    }
+
 private:
     static void check(int rc, const char* what) {
         if (rc >= 0)

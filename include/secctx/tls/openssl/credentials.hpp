@@ -9,6 +9,7 @@
 #include "secctx/tls/openssl/detail/handles.hpp"
 #include "secctx/tls/openssl/detail/names.hpp"
 #include "secctx/tls/openssl/detail/pem.hpp"
+#include "secctx/tls/openssl/detail/revocation.hpp"
 #include "secctx/tls/openssl/detail/session_cache.hpp"
 #include "secctx/tls/openssl/detail/ticket_keys.hpp"
 #include "secctx/tls/openssl/detail/trust.hpp"
@@ -87,6 +88,7 @@ private:
         std::function<void(std::string_view)> key_log;
         peer_validation validation;
         identity_mapping identity;      // a server's
+        bool soft_revocation = false;   // CRLs checked, but not required
         detail::session_cache sessions; // a client's
         detail::ticket_keys tickets;    // a server's
     };
@@ -178,6 +180,17 @@ private:
             ec = errc::invalid_credentials;
             return made;
         }
+        if (const char* problem = detail::load_revocation(ctx, config.revocation)) {
+            const bool loading =
+                config.revocation.check != revocation_scope::none &&
+                (!config.revocation.crls.empty() || !config.revocation.directory.empty());
+            ec = loading ? errc::invalid_credentials : errc::invalid_configuration;
+            if (detail != nullptr && !(loading && ERR_peek_error() != 0))
+                *detail = problem;
+            return made;
+        }
+        s->soft_revocation =
+            config.revocation.check != revocation_scope::none && !config.revocation.require_crl;
         for (const auto& name : config.alpn) {
             if (name.empty() || name.size() > 255) {
                 ec = errc::invalid_configuration;
@@ -236,7 +249,8 @@ private:
                 *detail = conflict;
             return errc::invalid_configuration;
         }
-        SSL_CTX_set_verify(ctx, s.verify_peer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+        SSL_CTX_set_verify(ctx, s.verify_peer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+                           s.soft_revocation ? detail::pass_without_crl : nullptr);
         // Sessions go to the credentials' own cache, keyed by server name (OpenSSL's internal
         // client cache is keyed by nothing useful); the callback also counts them per connection.
         s.sessions.configure(config.resume_sessions, config.session_cache_size);
@@ -276,7 +290,7 @@ private:
             mode = SSL_VERIFY_PEER;
         else if (config.verify_clients == client_certificates::required)
             mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-        SSL_CTX_set_verify(ctx, mode, nullptr);
+        SSL_CTX_set_verify(ctx, mode, s.soft_revocation ? detail::pass_without_crl : nullptr);
         // Sessions of verified clients can only be resumed within the same context id.
         static constexpr unsigned char context_id[] = "secctx";
         SSL_CTX_set_session_id_context(ctx, context_id, sizeof context_id - 1);

@@ -49,6 +49,48 @@ public:
         return out;
     }
 
+    // A CRL signed by this CA (PEM, version 2, with the authority key identifier) listing the
+    // serial numbers of `request.revoked`.
+    std::string revocation_list(const revocation_request& request) const {
+        openssl::detail::x509_crl_ptr crl(X509_CRL_new());
+        check(crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1 &&
+                  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(certificate_.get())) ==
+                      1,
+              "CRL");
+        openssl::detail::asn1_time_ptr last(
+            X509_time_adj_ex(nullptr, 0, static_cast<long>(request.this_update.count()), nullptr));
+        openssl::detail::asn1_time_ptr next(
+            X509_time_adj_ex(nullptr, 0, static_cast<long>(request.next_update.count()), nullptr));
+        check(last && next && X509_CRL_set1_lastUpdate(crl.get(), last.get()) == 1 &&
+                  X509_CRL_set1_nextUpdate(crl.get(), next.get()) == 1,
+              "CRL dates");
+        for (const auto& pem : request.revoked) {
+            openssl::detail::bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+            openssl::detail::x509_ptr revoked(
+                bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+            check(revoked != nullptr, "a revoked certificate's PEM");
+            openssl::detail::x509_revoked_ptr entry(X509_REVOKED_new());
+            check(entry &&
+                      X509_REVOKED_set_serialNumber(entry.get(),
+                                                    X509_get_serialNumber(revoked.get())) == 1 &&
+                      X509_REVOKED_set_revocationDate(entry.get(), last.get()) == 1 &&
+                      X509_CRL_add0_revoked(crl.get(), entry.get()) == 1,
+                  "a CRL entry");
+            static_cast<void>(entry.release()); // the CRL owns it now
+        }
+        check(X509_CRL_sort(crl.get()) == 1, "X509_CRL_sort");
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, certificate_.get(), nullptr, nullptr, crl.get(), 0);
+        openssl::detail::x509_extension_ptr aki(
+            X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
+        check(aki && X509_CRL_add_ext(crl.get(), aki.get(), -1) == 1, "CRL key identifier");
+        check(X509_CRL_sign(crl.get(), key_.get(), EVP_sha256()) > 0, "X509_CRL_sign");
+        openssl::detail::bio_ptr out(BIO_new(BIO_s_mem()));
+        check(out && PEM_write_bio_X509_CRL(out.get(), crl.get()) == 1, "PEM_write_bio_X509_CRL");
+        return read_all(out.get());
+    }
+
 private:
     static void check(bool ok, const char* what) {
         if (ok)

@@ -24,6 +24,7 @@ using certificate_credentials_ptr =
     owner<gnutls_certificate_credentials_t, gnutls_certificate_free_credentials>;
 using priority_ptr = owner<gnutls_priority_t, gnutls_priority_deinit>;
 using x509_crt_ptr = owner<gnutls_x509_crt_t, gnutls_x509_crt_deinit>;
+using x509_crl_ptr = owner<gnutls_x509_crl_t, gnutls_x509_crl_deinit>;
 using x509_privkey_ptr = owner<gnutls_x509_privkey_t, gnutls_x509_privkey_deinit>;
 using privkey_ptr = owner<gnutls_privkey_t, gnutls_privkey_deinit>;
 using packet_ptr = owner<gnutls_packet_t, gnutls_packet_deinit>;

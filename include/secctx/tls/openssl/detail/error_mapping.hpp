@@ -14,7 +14,29 @@
 
 namespace secctx::openssl::detail {
 
+// Whether a verification result says only that no usable CRL was found for a certificate: what
+// revocation_lists::require_crl decides about.
+inline bool crl_unavailable(long result) noexcept {
+    switch (result) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+        return true;
+    default:
+        return false;
+    }
+}
+
 inline errc map_verify_result(long result) noexcept {
+    if (crl_unavailable(result))
+        return errc::revocation_unknown;
     switch (result) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
         return errc::certificate_expired;
@@ -22,6 +44,7 @@ inline errc map_verify_result(long result) noexcept {
         return errc::certificate_not_yet_valid;
     case X509_V_ERR_CERT_REVOKED:
         return errc::certificate_revoked;
+
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
         return errc::host_name_mismatch;

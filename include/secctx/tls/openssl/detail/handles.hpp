@@ -21,6 +21,9 @@ using ssl_session_ptr = std::unique_ptr<SSL_SESSION, deleter<SSL_SESSION, SSL_SE
 using bio_ptr = std::unique_ptr<BIO, deleter<BIO, BIO_free_all>>;
 using bio_method_ptr = std::unique_ptr<BIO_METHOD, deleter<BIO_METHOD, BIO_meth_free>>;
 using x509_ptr = std::unique_ptr<X509, deleter<X509, X509_free>>;
+using x509_crl_ptr = std::unique_ptr<X509_CRL, deleter<X509_CRL, X509_CRL_free>>;
+using x509_revoked_ptr = std::unique_ptr<X509_REVOKED, deleter<X509_REVOKED, X509_REVOKED_free>>;
+using asn1_time_ptr = std::unique_ptr<ASN1_TIME, deleter<ASN1_TIME, ASN1_TIME_free>>;
 using x509_name_ptr = std::unique_ptr<X509_NAME, deleter<X509_NAME, X509_NAME_free>>;
 using x509_extension_ptr =
     std::unique_ptr<X509_EXTENSION, deleter<X509_EXTENSION, X509_EXTENSION_free>>;
