@@ -104,19 +104,18 @@ public:
         const auto [rc, write_error] =
             engine_call(buffers, scan.whole, [this] { return SSL_do_handshake(ssl_.get()); });
         if (rc == 1) {
-            // Only a deferred verdict needs the handshake in an async job; data needs none.
-            SSL_clear_mode(ssl_.get(), SSL_MODE_ASYNC);
-            // A resumption verifies nothing: its identity comes from the session's chain.
-            if (judgement_ && SSL_session_reused(ssl_.get()) == 1)
-                map_resumed();
+            if (judgement_)
+                judged_handshake_done();
             return {provider_status::ok, 0, {}};
         }
         if (write_error == errc::token_too_large)
             return refuse_flight(buffers);
-        if (const int reason = SSL_get_error(ssl_.get(), rc);
-            !write_error &&
-            (reason == SSL_ERROR_WANT_RETRY_VERIFY || reason == SSL_ERROR_WANT_ASYNC))
-            return {provider_status::verdict_needed, 0, {}};
+        // Only a connection with a judgement can wait for a verdict: the others pay nothing.
+        if (judgement_ && !write_error) {
+            const int reason = SSL_get_error(ssl_.get(), rc);
+            if (reason == SSL_ERROR_WANT_RETRY_VERIFY || reason == SSL_ERROR_WANT_ASYNC)
+                return {provider_status::verdict_needed, 0, {}};
+        }
         return after_failed_call(buffers, rc, write_error);
     }
 
@@ -388,10 +387,15 @@ private:
         return {};
     }
 
-    void map_resumed() noexcept {
+    // Only a deferred verdict needs the handshake in an async job; data needs none. And a
+    // resumption verifies nothing: its identity comes from the session's chain.
+    void judged_handshake_done() noexcept {
+        SSL_clear_mode(ssl_.get(), SSL_MODE_ASYNC);
+        if (SSL_session_reused(ssl_.get()) != 1 || !judgement_->maps() ||
+            judgement_->identity.mapped())
+            return;
         try {
-            if (judgement_->maps() && !judgement_->identity.mapped())
-                judgement_->map(detail::peer_chain(ssl_.get()));
+            judgement_->map(detail::peer_chain(ssl_.get()));
         } catch (...) { // out of memory: the connection is left unmapped
         }
     }
