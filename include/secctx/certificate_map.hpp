@@ -128,7 +128,7 @@ public:
             if (const std::string problem = map.add_line(line, where); !problem.empty()) {
                 ec = errc::invalid_configuration;
                 if (detail != nullptr)
-                    *detail = where + ": " + problem;
+                    *detail = (where + ": ").append(problem);
                 return {};
             }
         }
@@ -334,7 +334,7 @@ private:
                 continue;
             if (f.size() != 3 || f[1].empty() || f[2].empty())
                 return "expected: " + kind + " <name> <identity>";
-            map_name(field, f[1], f[2], where + " " + kind);
+            map_name(field, f[1], f[2], (where + " ").append(kind));
             return {};
         }
         if (kind == "issuer") {

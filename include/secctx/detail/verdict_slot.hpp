@@ -16,9 +16,9 @@ namespace secctx {
 
 namespace detail {
 
-// Where a deferred verdict meets the handshake waiting for it. The handshake's thread opens it
-// (await) and takes the verdict (take); any thread gives one (give); failure, the deadline or the
-// handshake's end close it. Shared by the provider and every pending_verdict handle.
+// The handshake's thread opens it (await) and takes the verdict (take); any thread gives one
+// (give); failure, the deadline or the handshake's end close it. Shared by the provider and every
+// pending_verdict handle.
 class verdict_slot {
 public:
     void await(validation_request request) {
@@ -56,11 +56,6 @@ public:
     bool awaiting() const {
         std::lock_guard lock(mutex_);
         return state_ == state::awaiting;
-    }
-
-    bool given() const {
-        std::lock_guard lock(mutex_);
-        return state_ == state::given;
     }
 
     // No verdict can be used any more: later gives are refused.

@@ -43,7 +43,7 @@ public:
         if (!lists.crls.empty()) {
             if (!pem_text(lists.crls, text, why))
                 return why;
-            if (const auto problem = add(text, code); !problem.empty())
+            if (auto problem = add(text, code); !problem.empty())
                 return problem;
         }
         if (!lists.directory.empty()) {
@@ -58,8 +58,8 @@ public:
                     continue;
                 if (!pem_text(pem_source::from_file(lists.directory + "/" + name), text, why))
                     return why;
-                if (const auto problem = add(text, code); !problem.empty())
-                    return name + ": " + problem;
+                if (auto problem = add(text, code); !problem.empty())
+                    return problem.insert(0, name + ": ");
             }
         }
         return {};
