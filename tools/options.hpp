@@ -87,7 +87,6 @@ inline bool read_key_password(const options& o, const char* command, std::string
     return true;
 }
 
-// Once the credentials hold the key, the password has no use left in the process.
 // --crl FILE: the peer's own certificate is checked against the CRLs in FILE (PEM), and one from
 // its issuer is required.
 inline void read_revocation(const options& o, tls_config& config) {
@@ -97,6 +96,7 @@ inline void read_revocation(const options& o, tls_config& config) {
     config.revocation.crls = pem_source::from_file(o.get("--crl"));
 }
 
+// Once the credentials hold the key, the password has no use left in the process.
 inline void forget(std::string& secret) noexcept {
     OPENSSL_cleanse(secret.data(), secret.size());
     secret.clear();
