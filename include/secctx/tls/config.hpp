@@ -56,7 +56,20 @@ struct revocation_lists {
     // not yet valid or is not signed by that issuer, fails with revocation_unknown. Off: such a
     // certificate passes (a soft fail); a revoked one still fails.
     bool require_crl = true;
+
+    bool given() const noexcept { return !crls.empty() || !directory.empty(); }
 };
+
+// What no engine can do with revocation settings, in words for the detail of
+// errc::invalid_configuration; nullptr when they are coherent (then there is nothing to load, or
+// CRLs to load for a check).
+inline const char* revocation_conflict(const revocation_lists& lists) noexcept {
+    if (lists.check == revocation_scope::none && lists.given())
+        return "CRLs given, but revocation.check is none: they would not be checked";
+    if (lists.check != revocation_scope::none && !lists.given())
+        return "revocation.check needs CRLs (revocation.crls or revocation.directory)";
+    return nullptr;
+}
 
 struct tls_config {
     pem_source certificate_chain; // leaf first, then intermediates

@@ -173,13 +173,16 @@ private:
             explain(detail, "cannot load the trust anchors", rc);
             return made;
         }
+        if (const char* conflict = revocation_conflict(config.revocation)) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = conflict;
+            return made;
+        }
         int crl_code = 0;
         if (const auto problem = s->revocation.load(config.revocation, crl_code);
             !problem.empty()) {
-            const bool loading =
-                config.revocation.check != revocation_scope::none &&
-                (!config.revocation.crls.empty() || !config.revocation.directory.empty());
-            ec = loading ? errc::invalid_credentials : errc::invalid_configuration;
+            ec = errc::invalid_credentials;
             explain(detail, problem, crl_code);
             return made;
         }

@@ -180,12 +180,15 @@ private:
             ec = errc::invalid_credentials;
             return made;
         }
+        if (const char* conflict = revocation_conflict(config.revocation)) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = conflict;
+            return made;
+        }
         if (const char* problem = detail::load_revocation(ctx, config.revocation)) {
-            const bool loading =
-                config.revocation.check != revocation_scope::none &&
-                (!config.revocation.crls.empty() || !config.revocation.directory.empty());
-            ec = loading ? errc::invalid_credentials : errc::invalid_configuration;
-            if (detail != nullptr && !(loading && ERR_peek_error() != 0))
+            ec = errc::invalid_credentials;
+            if (detail != nullptr && ERR_peek_error() == 0)
                 *detail = problem;
             return made;
         }

@@ -28,15 +28,11 @@ public:
     bool enabled() const noexcept { return scope_ != revocation_scope::none; }
     bool required() const noexcept { return required_; }
 
-    // Loads the CRLs. Returns what is wrong (and sets `code` to GnuTLS's reason, if any), or an
-    // empty string.
+    // Loads the CRLs, for lists without a revocation_conflict(). Returns what is wrong (and sets
+    // `code` to GnuTLS's reason, if any), or an empty string.
     std::string load(const revocation_lists& lists, int& code) {
-        const bool given = !lists.crls.empty() || !lists.directory.empty();
         if (lists.check == revocation_scope::none)
-            return given ? "CRLs given, but revocation.check is none: they would not be checked"
-                         : std::string();
-        if (!given)
-            return "revocation.check needs CRLs (revocation.crls or revocation.directory)";
+            return {};
         scope_ = lists.check;
         required_ = lists.require_crl;
         std::string text, why;

@@ -25,15 +25,11 @@ inline int pass_without_crl(int ok, X509_STORE_CTX* ctx) {
     return ok;
 }
 
-// Loads the CRLs and sets the check. Returns what is wrong, or nullptr; OpenSSL's error queue
-// keeps its own reason.
+// Loads the CRLs and sets the check, for lists without a revocation_conflict(). Returns what is
+// wrong, or nullptr; OpenSSL's error queue keeps its own reason.
 inline const char* load_revocation(SSL_CTX* ctx, const revocation_lists& lists) {
-    const bool given = !lists.crls.empty() || !lists.directory.empty();
     if (lists.check == revocation_scope::none)
-        return given ? "CRLs given, but revocation.check is none: they would not be checked"
-                     : nullptr;
-    if (!given)
-        return "revocation.check needs CRLs (revocation.crls or revocation.directory)";
+        return nullptr;
     X509_STORE* store = SSL_CTX_get_cert_store(ctx);
     if (lists.crls.where == pem_source::kind::file) {
         X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
