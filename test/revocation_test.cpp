@@ -106,6 +106,31 @@ BOOST_AUTO_TEST_CASE(a_revoked_server_certificate_fails_with_certificate_revoked
     }
 }
 
+// An intermediate CA that its root revoked: only a check of the whole chain sees it; and there, an
+// intermediate whose issuer (the root) has no CRL is unknown unless CRLs are not required.
+BOOST_AUTO_TEST_CASE(a_chain_check_refuses_a_revoked_intermediate_that_a_leaf_check_passes) {
+    const auto intermediate = pki().ca.intermediate("secctx test intermediate");
+    const auto leaf = intermediate.issue({});
+    const issued_certificate chained{leaf.certificate_pem + intermediate.certificate_pem(),
+                                     leaf.private_key_pem};
+    const auto intermediate_crl = crl_of(intermediate, {});
+    const auto both = intermediate_crl + crl_of(pki().ca, {intermediate.certificate_pem()});
+    for (const auto version : test::versions) {
+        BOOST_TEST_CONTEXT(test::name_of(version)) {
+            BOOST_TEST(client_checking(chained, crls_in_memory(both), version) == "success");
+            BOOST_TEST(client_checking(chained, crls_in_memory(both, true, revocation_scope::chain),
+                                       version) == text(errc::certificate_revoked));
+            BOOST_TEST(client_checking(
+                           chained, crls_in_memory(intermediate_crl, true, revocation_scope::chain),
+                           version) == text(errc::revocation_unknown));
+            BOOST_TEST(
+                client_checking(chained,
+                                crls_in_memory(intermediate_crl, false, revocation_scope::chain),
+                                version) == "success");
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_server_refuses_a_revoked_client_and_the_client_hears_why) {
     for (const auto version : test::versions) {
         BOOST_TEST_CONTEXT(test::name_of(version)) {

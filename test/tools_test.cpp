@@ -878,4 +878,89 @@ BOOST_AUTO_TEST_CASE(crls_refuse_revoked_peers_on_both_tools) {
     BOOST_TEST(wait_for_log("has been revoked"), server_log());
 }
 
+// OCSP stapling: secctx server staples its response for openssl s_client -status and gnutls-cli
+// (which checks it: a revoked one fails); secctx client checks what openssl s_server and
+// gnutls-serv staple, responses that secctx's own server would not staple included.
+BOOST_AUTO_TEST_CASE(ocsp_stapling_with_real_peers_both_ways) {
+    using namespace std::chrono_literals;
+    const auto& p = test::pki::get();
+    const auto staple = [&](const std::string& name, ocsp_certificate_status status,
+                            std::chrono::seconds from = -1h, std::chrono::seconds until = 24h) {
+        return files.write(
+            name, p.ca.ocsp_response({p.ecdsa_server.certificate_pem, status, from, until, true}));
+    };
+    const std::string good = staple("good.der", ocsp_certificate_status::good);
+    const std::string revoked = staple("revoked.der", ocsp_certificate_status::revoked);
+    for (const char* engine : {"openssl", "gnutls"}) {
+        BOOST_TEST_CONTEXT("secctx server --engine " << engine) {
+            start_server(std::string("--engine ") + engine + " --ocsp-response " + good);
+            const std::string report =
+                test::run("timeout 10 openssl s_client -status -connect 127.0.0.1:" + port +
+                          " -CAfile " + ca + " -servername localhost </dev/null 2>&1");
+            BOOST_TEST(report.find("OCSP Response Status: successful") != std::string::npos,
+                       report);
+            BOOST_TEST(report.find("Cert Status: good") != std::string::npos, report);
+            const auto cli = [&] {
+                return test::run("timeout 10 gnutls-cli --logfile=/dev/null --x509cafile " + ca +
+                                 " -p " + port + " localhost </dev/null 2>&1; echo exit=$?");
+            };
+            std::string out = cli();
+            BOOST_TEST(out.find("exit=0") != std::string::npos, out);
+            std::system(("pkill -f -- '" + server_pattern + "' >/dev/null 2>&1").c_str());
+            start_server(std::string("--engine ") + engine + " --ocsp-response " + revoked);
+            out = cli();
+            BOOST_TEST(out.find("exit=0") == std::string::npos, out);
+            BOOST_TEST(out.find("revoked") != std::string::npos, out);
+            std::system(("pkill -f -- '" + server_pattern + "' >/dev/null 2>&1").c_str());
+        }
+    }
+
+    const struct {
+        const char* what;
+        std::string file;
+        const char* failure; // what secctx client --ocsp check says, or nullptr: it succeeds
+    } staples[] = {
+        {"good", good, nullptr},
+        {"revoked", revoked, "has been revoked"},
+        {"expired", staple("expired.der", ocsp_certificate_status::good, -48h, -24h),
+         "could not be established"},
+        {"not yet valid", staple("future.der", ocsp_certificate_status::good, 24h, 48h),
+         "could not be established"},
+    };
+    for (const auto& s : staples) {
+        for (const bool gnutls_serv : {false, true}) {
+            BOOST_TEST_CONTEXT(s.what << (gnutls_serv ? " from gnutls-serv" : " from s_server")) {
+                port = std::to_string(test::free_port());
+                if (gnutls_serv)
+                    start_peer("gnutls-serv --echo --x509certfile " + cert + " --x509keyfile " +
+                                   key + " --ignore-ocsp-response-errors --ocsp-response " +
+                                   s.file + " -p " + port,
+                               "gnutls-serv --echo --x509certfile " + cert);
+                else
+                    start_peer("openssl s_server -naccept 1 -accept 127.0.0.1:" + port + " -cert " +
+                                   cert + " -key " + key + " -status_file " + s.file,
+                               "-accept 127.0.0.1:" + port);
+                std::string out;
+                const int status =
+                    client("--ca " + ca + " --servername localhost --ocsp check --send x", out);
+                BOOST_TEST(status == (s.failure == nullptr ? 0 : 1), out);
+                if (s.failure != nullptr)
+                    BOOST_TEST(out.find(s.failure) != std::string::npos, out);
+                std::system(("pkill -f -- '" + server_pattern + "' >/dev/null 2>&1").c_str());
+            }
+        }
+    }
+    // No staple: only a requirement fails.
+    port = std::to_string(test::free_port());
+    start_peer("openssl s_server -naccept 2 -accept 127.0.0.1:" + port + " -cert " + cert +
+                   " -key " + key,
+               "-accept 127.0.0.1:" + port);
+    std::string out;
+    BOOST_TEST(client("--ca " + ca + " --servername localhost --ocsp check --send x", out) == 0,
+               out);
+    BOOST_TEST(client("--ca " + ca + " --servername localhost --ocsp require --send x", out) == 1,
+               out);
+    BOOST_TEST(out.find("could not be established") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

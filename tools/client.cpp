@@ -163,7 +163,7 @@ int connect(options& o, client_config& config, const std::string& host, const st
 int run_client(int argc, char** argv) {
     options o(argc, argv,
               {"--connect", "--ca", "--servername", "--cert", "--key", "--key-password-file",
-               "--alpn", "--send", "--timeout", "--crl", "--engine"},
+               "--alpn", "--send", "--timeout", "--crl", "--ocsp", "--engine"},
               {"--stdio"});
     const auto timeout = std::chrono::milliseconds(o.number("--timeout", 10'000));
     if (!o.error().empty() || !o.has("--connect")) {
@@ -186,6 +186,12 @@ int run_client(int argc, char** argv) {
         return 2;
     config.alpn = split_list(o.get("--alpn"));
     read_revocation(o, config);
+    if (const std::string ocsp = o.get("--ocsp", "off"); ocsp == "require")
+        config.ocsp = ocsp_stapling::require;
+    else if (ocsp == "check")
+        config.ocsp = ocsp_stapling::check;
+    else if (ocsp != "off")
+        return std::fprintf(stderr, "secctx client: --ocsp takes check, require or off\n"), 2;
     const std::string engine = o.get("--engine", "openssl");
     if (engine == "gnutls")
         return connect<gnutls_engine>(o, config, host, endpoint, timeout);

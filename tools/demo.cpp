@@ -8,8 +8,8 @@
 #include "secctx/buffer/dynamic.hpp"
 #include "secctx/channel.hpp"
 #include "secctx/handshake.hpp"
-#include "secctx/transport/pipe.hpp"
 #include "secctx/transport/memory.hpp"
+#include "secctx/transport/pipe.hpp"
 #include "secctx/transport/socket.hpp"
 
 #include <fcntl.h>

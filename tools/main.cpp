@@ -35,7 +35,7 @@ commands:
          [--max-output BYTES] [--ciphersuites LIST] [--cipher LIST] [--groups LIST]
          [--min-version tls1.2|tls1.3] [--max-version tls1.2|tls1.3] [--no-session-tickets]
          [--session-cache N] [--session-lifetime SECONDS] [--engine openssl|gnutls]
-         [--client-map FILE [--require-identity]] [--crl FILE]
+         [--client-map FILE [--require-identity]] [--crl FILE] [--ocsp-response FILE]
         A TLS server: --threads event loops (epoll, non-blocking step()), default 1, for many
         connections at once; buffers come from one pool, none held by an idle connection.
         --mode echo sends every byte back; --mode http answers each request with a small
@@ -47,7 +47,8 @@ commands:
         per connection and named in --mode http answers; --require-identity refuses a client
         certificate that maps to none. Both need --verify-client. --crl checks client
         certificates against the CRLs in FILE (PEM): a revoked one, or one whose issuer has no
-        current CRL there, is refused.
+        current CRL there, is refused. --ocsp-response staples the DER OCSP response in FILE
+        for clients that ask (read again whenever the file changes; never once expired).
         The certificate may be RSA or ECDSA. --ciphersuites (TLS 1.3), --cipher (TLS 1.2) and
         --groups take IANA names, comma-separated. Resumption: stateless tickets, which
         --no-session-tickets turns off, and a session cache for clients that resume by
@@ -68,11 +69,13 @@ commands:
   client --connect HOST:PORT [--ca FILE] [--servername NAME] [--cert FILE --key FILE]
          [--key-password-file FILE]
          [--alpn LIST] [--send TEXT] [--stdio] [--timeout MS] [--engine openssl|gnutls]
-         [--crl FILE]
+         [--crl FILE] [--ocsp check|require|off]
         Connects, verifies the server (against --ca, else the system store, for --servername
         or HOST), prints the negotiated attributes, sends TEXT and prints the reply; --stdio
         relays stdin and stdout instead. --crl checks the server's certificate against the
-        CRLs in FILE, as the server's --crl does. Exits 0 only if the handshake and the
+        CRLs in FILE, as the server's --crl does. --ocsp asks for a stapled OCSP response:
+        check refuses a bad or revoked one, require also refuses none or an unknown status.
+        Exits 0 only if the handshake and the
         exchange succeeded.
   --help   prints this text.
 )";

@@ -65,29 +65,31 @@ int serve(server_config& config, settings& s, const std::string& listen, bool st
 } // namespace
 
 int run_server(int argc, char** argv) {
-    options o(argc, argv, {"--listen",
-                           "--cert",
-                           "--key",
-                           "--key-password-file",
-                           "--ca",
-                           "--verify-client",
-                           "--alpn",
-                           "--mode",
-                           "--max-connections",
-                           "--handshake-timeout",
-                           "--idle-timeout",
-                           "--max-output",
-                           "--threads",
-                           "--ciphersuites",
-                           "--cipher",
-                           "--groups",
-                           "--min-version",
-                           "--max-version",
-                           "--session-cache",
-                           "--session-lifetime",
-                           "--client-map",
-                           "--crl",
-                           "--engine"},
+    options o(argc, argv,
+              {"--listen",
+               "--cert",
+               "--key",
+               "--key-password-file",
+               "--ca",
+               "--verify-client",
+               "--alpn",
+               "--mode",
+               "--max-connections",
+               "--handshake-timeout",
+               "--idle-timeout",
+               "--max-output",
+               "--threads",
+               "--ciphersuites",
+               "--cipher",
+               "--groups",
+               "--min-version",
+               "--max-version",
+               "--session-cache",
+               "--session-lifetime",
+               "--client-map",
+               "--crl",
+               "--ocsp-response",
+               "--engine"},
               {"--stdio", "--no-session-tickets", "--require-identity"});
     // Sockets send with MSG_NOSIGNAL; this is for stderr, when whatever reads the log is gone.
     static_cast<void>(std::signal(SIGPIPE, SIG_IGN)); // fails only for a bad signal number
@@ -146,6 +148,7 @@ int run_server(int argc, char** argv) {
     }
     config.client_identity.required = o.has("--require-identity");
     read_revocation(o, config);
+    config.ocsp_response_file = o.get("--ocsp-response");
     if (config.client_identity.required && !config.client_identity.enabled())
         return std::fprintf(stderr, "secctx server: --require-identity needs --client-map\n"), 2;
     config.alpn = split_list(o.get("--alpn"));

@@ -9,7 +9,8 @@
 //                             find it blocking, and never block; wait() blocks with a deadline
 //                             (poll), for run() and the channel's blocking calls.
 //   async_handshake(h, token)                 steps h until done or failed: void(std::error_code);
-//                                             a deferred verdict (want_verdict) is waited for
+//                                             a deferred verdict (want_verdict) or choice of
+//                                             certificate (want_certificate) is waited for
 //                                             without blocking, until it is given or the
 //                                             handshake's deadline
 //   async_read_some(c, buffer, token)         at least one plaintext byte, or the end of stream
@@ -186,7 +187,7 @@ void await(Socket& socket, bool readable, Self& self, state& st) {
                       std::move(self));
 }
 
-// A wait for a deferred verdict, shared by the verdict's wake-up and the deadline's timer: the
+// A wait for a deferred decision, shared by its wake-up and the deadline's timer: the
 // first to come steps the operation again, the other finds it gone.
 template <class Self>
 struct verdict_wait {
@@ -207,25 +208,36 @@ struct verdict_wait {
     std::optional<Self> op;
 };
 
-// Waits for a deferred verdict or the handshake's deadline, whichever comes first, then steps
-// again on the operation's executor. The verdict may be given on any thread.
+// Waits for a deferred decision (a verdict, or a client's choice of certificate) or the
+// handshake's deadline, whichever comes first, then steps again on the operation's executor. The
+// decision may be given on any thread.
+template <class Handshake, class Self, class Pending>
+void await_decision(Handshake& handshake, Self& self, state& st, const Pending& pending) {
+    st = state::running;
+    auto executor = self.get_executor();
+    auto wait = std::make_shared<verdict_wait<Self>>(executor);
+    wait->op.emplace(std::move(self));
+    if (handshake.deadline() != clock::time_point::max()) {
+        wait->timer.expires_at(handshake.deadline());
+        wait->timer.async_wait([wait](boost::system::error_code) { wait->resume(); });
+    }
+    pending.on_given([wait, executor] { boost::asio::post(executor, [wait] { wait->resume(); }); });
+}
+
 template <class Handshake, class Self>
 void await_verdict(Handshake& handshake, Self& self, state& st) {
-    if constexpr (deferred_verdicts<typename Handshake::provider_type>) {
-        st = state::running;
-        auto executor = self.get_executor();
-        auto wait = std::make_shared<verdict_wait<Self>>(executor);
-        wait->op.emplace(std::move(self));
-        if (handshake.deadline() != clock::time_point::max()) {
-            wait->timer.expires_at(handshake.deadline());
-            wait->timer.async_wait([wait](boost::system::error_code) { wait->resume(); });
-        }
-        handshake.pending().on_given(
-            [wait, executor] { boost::asio::post(executor, [wait] { wait->resume(); }); });
-    } else {
-        // A provider that cannot defer never asks to wait for a verdict.
+    if constexpr (deferred_verdicts<typename Handshake::provider_type>)
+        await_decision(handshake, self, st, handshake.pending());
+    else // a provider that cannot defer never asks to wait for a verdict
         finish(self, st, make_error_code(errc::invalid_state));
-    }
+}
+
+template <class Handshake, class Self>
+void await_certificate(Handshake& handshake, Self& self, state& st) {
+    if constexpr (deferred_certificate_choice<typename Handshake::provider_type>)
+        await_decision(handshake, self, st, handshake.pending_certificate());
+    else // a provider that cannot defer never asks to wait for a choice
+        finish(self, st, make_error_code(errc::invalid_state));
 }
 
 template <class Handshake>
@@ -249,6 +261,8 @@ struct handshake_op {
                          st);
         case step_status::want_verdict:
             return await_verdict(*handshake, self, st);
+        case step_status::want_certificate:
+            return await_certificate(*handshake, self, st);
         }
     }
 };

@@ -91,9 +91,10 @@ public:
         if (error_)
             return {provider_status::error, 0, 0, error_};
         decrypt_result r = provider_.decrypt(buffers_, into);
-        // A verdict is asked for during the handshake only: from a channel, it is a broken
-        // provider, and the channel ends.
-        if (r.status == provider_status::verdict_needed)
+        // A verdict or a certificate is asked for during the handshake only: from a channel, it
+        // is a broken provider, and the channel ends.
+        if (r.status == provider_status::verdict_needed ||
+            r.status == provider_status::certificate_needed)
             r = {provider_status::error, 0, 0, make_error_code(errc::invalid_state)};
         if (r.status == provider_status::error)
             fail(r.error);
@@ -313,6 +314,7 @@ public:
                 return errc::end_of_stream;
             case provider_status::error:
             case provider_status::verdict_needed: // during the handshake only
+            case provider_status::certificate_needed:
                 fail(r.error ? r.error : make_error_code(errc::invalid_state));
                 write_alert();
                 return error_;
@@ -371,7 +373,8 @@ private:
                 buffers_.input().release(); // kept if bytes after close_notify wait for detach()
                 return {0, errc::end_of_stream};
             case provider_status::error:
-            case provider_status::verdict_needed: // decrypt() has made it an error
+            case provider_status::verdict_needed:     // decrypt() has made it an error
+            case provider_status::certificate_needed: // likewise
                 write_alert();
                 buffers_.input().release();
                 return {0, error_};

@@ -57,6 +57,9 @@ enum class errc {
     server_name_required,
     invalid_state,
     renegotiation_refused,
+    // A client's certificate selector (certificate_selection.hpp) chose a candidate that does not
+    // exist, threw, or deferred on an engine that cannot wait for its choice.
+    certificate_selection_failed,
 };
 
 namespace detail {
@@ -132,6 +135,8 @@ public:
             return "a server name is required to verify the server's certificate";
         case errc::invalid_state:
             return "the operation is not valid in the current state";
+        case errc::certificate_selection_failed:
+            return "the client's certificate selector failed";
         case errc::renegotiation_refused:
             return "the peer tried to renegotiate; secctx refuses renegotiation";
         }

@@ -3,12 +3,15 @@
 //
 //   step()  one non-blocking advance, as far as the transport allows: call the provider with what
 //           has arrived, keep the extra, send the token, decide by the status. Returns done,
-//           want_read, want_write, want_verdict or failed, with everything the caller needs
-//           (step_result.hpp).
+//           want_read, want_write, want_verdict, want_certificate or failed, with everything the
+//           caller needs (step_result.hpp).
 //   run()   step() to completion over a transport that can wait(), within a deadline; it waits
-//           for a deferred verdict too.
+//           for a deferred verdict or choice of certificate too.
 //   pending()  the verdict the handshake waits for after want_verdict (peer_validation.hpp), on
 //           providers with the deferred_verdicts capability.
+//   pending_certificate()  the client's choice of certificate it waits for after
+//           want_certificate (certificate_selection.hpp), on providers with the
+//           deferred_certificate_choice capability.
 //
 // Failure is terminal: the provider's context is destroyed at once, the alert it produced is
 // flushed as far as the transport takes it without blocking, and every later call returns the
@@ -19,7 +22,7 @@
 #include "secctx/error.hpp"
 #include "secctx/limits.hpp"
 #include "secctx/metrics.hpp"
-#include "secctx/pending_verdict.hpp"
+#include "secctx/pending_decision.hpp"
 #include "secctx/role.hpp"
 #include "secctx/step_result.hpp"
 #include "secctx/tls/provider.hpp"
@@ -118,7 +121,11 @@ public:
                 break;
             }
             case step_status::want_verdict:
-                if (!wait_for_verdict(std::min(deadline, deadline_)))
+                if (!wait_for_decision(slot_for_verdict(), std::min(deadline, deadline_)))
+                    return fail(errc::timed_out).error;
+                break;
+            case step_status::want_certificate:
+                if (!wait_for_decision(slot_for_certificate(), std::min(deadline, deadline_)))
                     return fail(errc::timed_out).error;
                 break;
             }
@@ -130,6 +137,14 @@ public:
     // provider without the deferred_verdicts capability has none: calling this does not compile.
     pending_verdict pending() const noexcept requires deferred_verdicts<provider_type> {
         return pending_verdict(role_.provider().verdicts());
+    }
+
+    // After want_certificate: the handle through which the client's choice of certificate is
+    // given, from any thread, as pending() is for verdicts. A provider without the
+    // deferred_certificate_choice capability has none: calling this does not compile.
+    secctx::pending_certificate
+    pending_certificate() const noexcept requires deferred_certificate_choice<provider_type> {
+        return secctx::pending_certificate(role_.provider().certificate_choices());
     }
 
     bool done() const noexcept { return phase_ == phase::done; }
@@ -184,8 +199,8 @@ private:
         metrics_.computing_end(buffers_.output().data());
         if (last_.status == provider_status::error)
             return fail(last_.error);
-        if (last_.status == provider_status::verdict_needed && buffers_.output().size() == 0)
-            return result(step_status::want_verdict);
+        if (const auto waiting = awaited_decision(); waiting && buffers_.output().size() == 0)
+            return result(*waiting);
         if (buffers_.output().size() != 0 && count_flight(direction::sent))
             return fail(errc::too_many_flights);
         phase_ = phase::send;
@@ -195,9 +210,9 @@ private:
     std::optional<step_result> send_token() noexcept {
         if (const auto ec = write_pending())
             return ec == errc::would_block ? result(step_status::want_write) : fail(ec);
-        if (last_.status == provider_status::verdict_needed) {
+        if (const auto waiting = awaited_decision()) {
             phase_ = phase::call_provider;
-            return result(step_status::want_verdict);
+            return result(*waiting);
         }
         if (last_.status != provider_status::ok) {
             phase_ = phase::receive;
@@ -239,15 +254,35 @@ private:
     }
 
     // Blocks until the deferred verdict is given or `deadline`; false if it was not given.
-    bool wait_for_verdict(clock::time_point deadline) noexcept {
-        if constexpr (deferred_verdicts<provider_type>) {
-            const auto& slot = role_.provider().verdicts();
-            try {
-                return slot && slot->wait_until(deadline);
-            } catch (...) { // a lock that fails: as good as no verdict
-                return false;
-            }
-        } else {
+    // The application's decision the provider waits for, if it does.
+    std::optional<step_status> awaited_decision() const noexcept {
+        if (last_.status == provider_status::verdict_needed)
+            return step_status::want_verdict;
+        if (last_.status == provider_status::certificate_needed)
+            return step_status::want_certificate;
+        return std::nullopt;
+    }
+
+    // The provider's slots, or null where it has no such capability.
+    detail::verdict_slot* slot_for_verdict() const noexcept {
+        if constexpr (deferred_verdicts<provider_type>)
+            return role_.provider().verdicts().get();
+        else
+            return nullptr;
+    }
+
+    detail::certificate_slot* slot_for_certificate() const noexcept {
+        if constexpr (deferred_certificate_choice<provider_type>)
+            return role_.provider().certificate_choices().get();
+        else
+            return nullptr;
+    }
+
+    template <class Slot>
+    static bool wait_for_decision(Slot* slot, clock::time_point deadline) noexcept {
+        try {
+            return slot != nullptr && slot->wait_until(deadline);
+        } catch (...) { // a lock that fails: as good as no decision
             return false;
         }
     }

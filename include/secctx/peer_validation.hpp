@@ -10,11 +10,13 @@
 //                    handshake's pending_verdict (any thread, any time before the deadline) and
 //                    steps again. Only on providers with the deferred_verdicts capability
 //                    (tls/provider.hpp); docs/engines.md says which.
-//   pending_verdict  a handle on the verdict a handshake waits for (pending_verdict.hpp).
+//   pending_verdict  a handle on the verdict a handshake waits for (pending_decision.hpp).
 #pragma once
 
 #include "secctx/attributes.hpp"
+#include "secctx/detail/decision_slot.hpp"
 #include "secctx/error.hpp"
+#include "secctx/pending_decision.hpp"
 
 #include <functional>
 #include <string>
@@ -83,5 +85,11 @@ struct peer_validation {
 
     bool enabled() const noexcept { return static_cast<bool>(validator); }
 };
+
+namespace detail {
+using verdict_slot = decision_slot<validation_request, verdict>;
+} // namespace detail
+
+using pending_verdict = pending_decision<validation_request, verdict>;
 
 } // namespace secctx

@@ -15,7 +15,7 @@
 #include "secctx/limits.hpp"
 #include "secctx/metrics.hpp"
 #include "secctx/peer_validation.hpp"
-#include "secctx/pending_verdict.hpp"
+#include "secctx/pending_decision.hpp"
 #include "secctx/role.hpp"
 #include "secctx/roles.hpp"
 #include "secctx/step_result.hpp"

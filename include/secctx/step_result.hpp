@@ -17,6 +17,10 @@ enum class step_status {
     // The validator deferred its verdict on the peer's certificate: give it through pending(),
     // then step() again. The deadline still runs.
     want_verdict,
+    // SEC_I_INCOMPLETE_CREDENTIALS: the server asked for a client certificate and the selector
+    // deferred its choice: give it through pending_certificate(), then step() again. The deadline
+    // still runs.
+    want_certificate,
     failed, // terminal: `error` says why; every later step() returns the same
 };
 

@@ -255,8 +255,9 @@ struct engine_server {
                 return want(c, EPOLLIN);
             case step_status::want_write:
                 return want(c, EPOLLOUT);
-            case step_status::want_verdict: // the server's validators answer at once
-                std::fprintf(stderr, "%s handshake waits for a verdict nobody gives\n",
+            case step_status::want_verdict:     // the server's validators answer at once
+            case step_status::want_certificate: // a client's status: a server never returns it
+                std::fprintf(stderr, "%s handshake waits for a decision nobody gives\n",
                              c.peer.c_str());
                 return drop(c);
             case step_status::failed:

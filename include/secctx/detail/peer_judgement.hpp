@@ -6,7 +6,6 @@
 #pragma once
 
 #include "secctx/attributes.hpp"
-#include "secctx/detail/verdict_slot.hpp"
 #include "secctx/error.hpp"
 #include "secctx/identity_mapping.hpp"
 #include "secctx/peer_validation.hpp"

@@ -31,6 +31,17 @@ struct revocation_request {
     std::chrono::seconds next_update = std::chrono::hours(24);
 };
 
+// What a throwaway_ca's OCSP response says of one certificate it issued, relative to now.
+enum class ocsp_certificate_status { good, revoked, unknown };
+
+struct ocsp_response_request {
+    std::string certificate_pem; // the certificate the response is about
+    ocsp_certificate_status status = ocsp_certificate_status::good;
+    std::chrono::seconds this_update = -std::chrono::hours(1);
+    std::chrono::seconds next_update = std::chrono::hours(24);
+    bool has_next_update = true; // false: "newer information is always available" (RFC 6960)
+};
+
 struct issued_certificate {
     std::string certificate_pem; // the leaf; the CA is the peer's trust anchor, not sent
     std::string private_key_pem;

@@ -3,6 +3,7 @@
 // that say so.
 #pragma once
 
+#include "secctx/certificate_selection.hpp"
 #include "secctx/identity_mapping.hpp"
 #include "secctx/peer_validation.hpp"
 
@@ -71,6 +72,17 @@ inline const char* revocation_conflict(const revocation_lists& lists) noexcept {
     return nullptr;
 }
 
+// OCSP stapling (RFC 6066 status_request; in TLS 1.3 the status rides in the server's Certificate
+// message): the server sends, with its certificate, a response its CA's OCSP responder signed, so
+// the client learns the certificate is not revoked without asking anyone. A client's choice.
+enum class ocsp_stapling {
+    off,     // not asked for
+    check,   // asked for; a stapled response must be signed by the certificate's issuer (or a
+             // responder it delegated to), be about the certificate, be current, and not say
+             // revoked. None stapled, or one whose status is "unknown", passes.
+    require, // asked for; only a stapled response as above whose status is "good" passes
+};
+
 struct tls_config {
     pem_source certificate_chain; // leaf first, then intermediates
     pem_source private_key;
@@ -113,9 +125,25 @@ struct tls_config {
     bool release_idle_buffers = true;
 };
 
+// One of the certificates a client may choose from (client_config::certificates).
+struct client_certificate {
+    pem_source certificate_chain; // leaf first, then intermediates
+    pem_source private_key;
+    std::string private_key_password; // as tls_config::private_key_password
+};
+
 struct client_config : tls_config {
     // Accept any server certificate and any host name. For tests against throwaway servers only.
     bool dangerous_skip_verification = false;
+    // Whether the server is asked for a stapled OCSP response for its certificate, and what
+    // passes. A failure is certificate_revoked (the response says so) or revocation_unknown.
+    ocsp_stapling ocsp = ocsp_stapling::off;
+    // Client certificates on demand (certificate_selection.hpp): when a server asks for a
+    // certificate, `select_certificate` chooses one of `certificates`, or none, at once or later;
+    // empty, first_acceptable() chooses. Instead of tls_config::certificate_chain and private_key,
+    // the one certificate always sent when asked: setting both is invalid_configuration.
+    std::vector<client_certificate> certificates;
+    certificate_selector select_certificate;
     // Session resumption: the sessions servers give (TLS 1.3 tickets, TLS 1.2 tickets or ids) are
     // kept in the credentials, per server name, and offered by the next client made with them for
     // the same name. A TLS 1.3 ticket is offered once (tickets are single-use); a TLS 1.2 session
@@ -132,6 +160,13 @@ struct server_config : tls_config {
     // Which identity each client certificate stands for (identity_mapping.hpp); in the
     // attributes as `identity`.
     identity_mapping client_identity;
+    // A DER OCSP response for the leaf of certificate_chain (`openssl ocsp -respout`), stapled for
+    // clients that ask. The file is checked at each such handshake and read again when it has
+    // changed, so the tooling that refreshes it needs no reload; a response is never stapled once
+    // its nextUpdate has passed. A file that cannot be read, or a response that does not parse,
+    // failed, or is not about the leaf, is invalid_credentials at start; later, it is not stapled
+    // and the last good response is kept while it is current. Empty: no stapling.
+    std::string ocsp_response_file;
     // When the client offers ALPN protocols and none is ours, the handshake fails with a fatal
     // no_application_protocol alert, as RFC 7301 3.2 says a server SHALL (and OpenSSL's server and
     // nginx do). This goes on without ALPN instead, for servers whose clients name protocols the
@@ -165,6 +200,13 @@ inline const char* peer_judgement_conflict(const client_config& config) noexcept
     if (config.dangerous_skip_verification && config.validation.enabled())
         return "dangerous_skip_verification and a validator: to decide alone, the validator takes "
                "validation_mode::instead_of_engine";
+    if (!config.certificate_chain.empty() &&
+        (!config.certificates.empty() || config.select_certificate))
+        return "certificate_chain and certificates to choose from: give the one certificate as "
+               "the only one of certificates";
+    if (config.dangerous_skip_verification && config.ocsp != ocsp_stapling::off)
+        return "dangerous_skip_verification and an OCSP check: a response is checked against the "
+               "verified chain";
     return nullptr;
 }
 

@@ -25,6 +25,11 @@
 //                            (verdict::later()): call again once it is given; until then every
 //                            call returns verdict_needed at once. Only from providers with the
 //                            deferred_verdicts capability;
+//         certificate_needed a client's certificate selector deferred its choice
+//                            (certificate_choice::later(), SEC_I_INCOMPLETE_CREDENTIALS): call
+//                            again once it is given; until then every call returns
+//                            certificate_needed at once. Only from providers with the
+//                            deferred_certificate_choice capability;
 //         error              the context is destroyed (DeleteSecurityContext); `error` says why and
 //                            b.output() may hold the alert owed to the peer. Every later call
 //                            returns the same error.
@@ -44,8 +49,9 @@
 
 #include "secctx/attributes.hpp"
 #include "secctx/buffer/buffer_policy.hpp"
-#include "secctx/detail/verdict_slot.hpp"
+#include "secctx/certificate_selection.hpp"
 #include "secctx/error.hpp"
+#include "secctx/peer_validation.hpp"
 
 #include <concepts>
 #include <cstddef>
@@ -64,6 +70,7 @@ enum class provider_status {
     incomplete_message, // SEC_E_INCOMPLETE_MESSAGE (+ SECBUFFER_MISSING)
     error,              // anything else: DeleteSecurityContext
     verdict_needed,     // the application's verdict on the peer's certificate is awaited
+    certificate_needed, // SEC_I_INCOMPLETE_CREDENTIALS: the client's choice of certificate
     context_expired,    // SEC_I_CONTEXT_EXPIRED: the peer's close_notify arrived (decrypt only)
 };
 
@@ -163,6 +170,24 @@ concept post_handshake_processing =
 template <class P>
 concept deferred_verdicts = requires(const P& cp) {
     { cp.verdicts() } noexcept -> std::same_as<const std::shared_ptr<detail::verdict_slot>&>;
+};
+// clang-format on
+
+// A capability: the provider can pause a client's handshake until the application's deferred
+// choice of certificate (certificate_choice::later()) is given, from any thread. For a const
+// provider cp:
+//   cp.certificate_choices() -> const std::shared_ptr<detail::certificate_slot>&: the slot this
+//       connection's choice is given through (null when its credentials have nothing to choose
+//       from). The provider opens it (await) when the selector defers, returns
+//       certificate_needed until a choice is given, uses it on the next handshake() call, and
+//       closes it when the context ends.
+// basic_handshake::pending_certificate() exists only for such providers: on another, asking for
+// a deferred choice fails to compile, naming this concept.
+// clang-format off
+template <class P>
+concept deferred_certificate_choice = requires(const P& cp) {
+    { cp.certificate_choices() } noexcept
+        -> std::same_as<const std::shared_ptr<detail::certificate_slot>&>;
 };
 // clang-format on
 

@@ -6,18 +6,22 @@
 #include "secctx/error.hpp"
 #include "secctx/role.hpp"
 #include "secctx/tls/config.hpp"
+#include "secctx/tls/gnutls/detail/certificate_choice.hpp"
 #include "secctx/tls/gnutls/detail/handles.hpp"
 #include "secctx/tls/gnutls/detail/names.hpp"
+#include "secctx/tls/gnutls/detail/ocsp.hpp"
 #include "secctx/tls/gnutls/detail/pem.hpp"
 #include "secctx/tls/gnutls/detail/revocation.hpp"
 #include "secctx/tls/gnutls/detail/server_sessions.hpp"
 #include "secctx/tls/gnutls/detail/session_cache.hpp"
+#include "secctx/tls/gnutls/detail/transport.hpp"
 #include "secctx/tls/gnutls/detail/trust.hpp"
 
 #include <gnutls/gnutls.h>
 
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -98,9 +102,12 @@ private:
         peer_validation validation;
         identity_mapping identity; // a server's
         detail::revocation_checker revocation;
-        detail::session_cache sessions;               // a client's
-        detail::ticket_key tickets;                   // a server's
-        detail::server_session_cache server_sessions; // a server's
+        ocsp_stapling ocsp = ocsp_stapling::off;                  // a client's
+        detail::certificate_candidates candidates;                // a client's
+        std::unique_ptr<secctx::detail::stapled_response> staple; // a server's
+        detail::session_cache sessions;                           // a client's
+        detail::ticket_key tickets;                               // a server's
+        detail::server_session_cache server_sessions;             // a server's
     };
 
     template <class F>
@@ -219,6 +226,22 @@ private:
             return errc::invalid_configuration;
         }
         state_->verify_peer = !config.dangerous_skip_verification;
+        state_->ocsp = config.ocsp;
+        auto& candidates = state_->candidates;
+        candidates.select = config.select_certificate;
+        for (std::size_t i = 0; i < config.certificates.size(); ++i) {
+            auto loaded = std::make_unique<detail::loaded_certificate>();
+            std::string why;
+            if (const int rc = loaded->load(config.certificates[i], why); rc < 0) {
+                explain(detail, "certificates[" + std::to_string(i) + "]: " + why, rc);
+                return errc::invalid_credentials;
+            }
+            candidates.described.push_back(loaded->describe_it());
+            candidates.loaded.push_back(std::move(loaded));
+        }
+        if (candidates.enabled())
+            gnutls_certificate_set_retrieve_function2(state_->certificates.get(),
+                                                      retrieve_certificate);
         state_->sessions.configure(config.resume_sessions, config.session_cache_size);
         return {};
     }
@@ -245,6 +268,8 @@ private:
                 *detail = "session_lifetime must be positive and at most 7 days";
             return errc::invalid_configuration;
         }
+        if (auto ec = configure_stapling(config, detail))
+            return ec;
         s.session_lifetime = static_cast<unsigned>(config.session_lifetime.count());
         s.server_sessions.configure(config.session_cache_size, config.session_lifetime);
         if (!config.session_tickets)
@@ -261,6 +286,100 @@ private:
             return errc::invalid_configuration;
         }
         return {};
+    }
+
+    std::error_code configure_stapling(const server_config& config, std::string* detail) {
+        if (config.ocsp_response_file.empty())
+            return {};
+        auto& s = *state_;
+        // The leaf's serial number, which the response must be about.
+        gnutls_datum_t der{};
+        gnutls_x509_crt_t raw = nullptr;
+        if (gnutls_certificate_get_crt_raw(s.certificates.get(), 0, 0, &der) < 0 ||
+            gnutls_x509_crt_init(&raw) < 0)
+            return errc::out_of_memory;
+        const detail::x509_crt_ptr leaf(raw);
+        unsigned char number[64];
+        std::size_t size = sizeof number;
+        if (gnutls_x509_crt_import(raw, &der, GNUTLS_X509_FMT_DER) < 0 ||
+            gnutls_x509_crt_get_serial(raw, number, &size) < 0)
+            return errc::invalid_credentials;
+        const std::string serial(reinterpret_cast<const char*>(number), size);
+        s.staple = std::make_unique<secctx::detail::stapled_response>();
+        const auto problem = s.staple->open(config.ocsp_response_file, [serial](const auto& r) {
+            return detail::read_staple(r, serial);
+        });
+        if (!problem.empty()) {
+            if (detail != nullptr)
+                *detail = problem;
+            return errc::invalid_credentials;
+        }
+        if (gnutls_certificate_set_ocsp_status_request_function2(s.certificates.get(), 0,
+                                                                 staple_response, &s) < 0)
+            return errc::invalid_configuration;
+        return {};
+    }
+
+    // GnuTLS's status request function: the current response, in memory GnuTLS frees.
+    static int staple_response(gnutls_session_t, void* arg, gnutls_datum_t* response) {
+        auto* s = static_cast<state*>(arg);
+        try {
+            const auto der = s->staple->current();
+            if (!der)
+                return GNUTLS_E_NO_CERTIFICATE_STATUS;
+            response->data = static_cast<unsigned char*>(gnutls_malloc(der->size()));
+            if (response->data == nullptr)
+                return GNUTLS_E_NO_CERTIFICATE_STATUS;
+            std::memcpy(response->data, der->data(), der->size());
+            response->size = static_cast<unsigned>(der->size());
+            return 0;
+        } catch (...) { // nothing may unwind through GnuTLS
+            return GNUTLS_E_NO_CERTIFICATE_STATUS;
+        }
+    }
+
+    // GnuTLS's retrieve function, for a client that chooses its certificate when asked: the
+    // selector's choice, which must be made at once (detail/certificate_choice.hpp).
+    static int retrieve_certificate(gnutls_session_t session, const gnutls_datum_t* names,
+                                    int count, const gnutls_pk_algorithm_t*, int,
+                                    gnutls_pcert_st** chain, unsigned* length,
+                                    gnutls_privkey_t* key) {
+        *chain = nullptr;
+        *length = 0;
+        *key = nullptr;
+        const auto* io = static_cast<const detail::engine_io*>(gnutls_transport_get_ptr(session));
+        auto* c = io != nullptr ? static_cast<detail::certificate_chooser*>(io->chooser) : nullptr;
+        if (c == nullptr)
+            return 0;
+        try {
+            const auto& from = *c->candidates;
+            const auto request = detail::question(session, names, count, c->server_name);
+            const certificate_choice choice = from.select
+                                                  ? from.select(request, from.described)
+                                                  : first_acceptable(request, from.described);
+            if (choice.what() == certificate_choice::kind::none)
+                return 0;
+            if (choice.what() == certificate_choice::kind::later) {
+                c->failed = true;
+                c->why = "the GnuTLS engine cannot wait for a choice of certificate "
+                         "(certificate_choice::later()): choose at once";
+                return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
+            }
+            if (choice.index() >= from.loaded.size()) {
+                c->failed = true;
+                c->why = "the selector chose certificate " + std::to_string(choice.index()) +
+                         " of " + std::to_string(from.loaded.size());
+                return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
+            }
+            auto& chosen = *from.loaded[choice.index()];
+            *chain = chosen.chain();
+            *length = chosen.length();
+            *key = chosen.key();
+            return 0;
+        } catch (...) { // nothing may unwind through GnuTLS
+            c->failed = true;
+            return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
+        }
     }
 
     // NSS key log lines: "LABEL <client random> <secret>", in hex.

@@ -18,6 +18,7 @@
 #include <ctime>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace secctx::gnutls {
 
@@ -32,8 +33,20 @@ public:
         certificate_pem_ = to_pem(certificate_.get());
     }
 
-    // The CA certificate, PEM: the trust anchor for peers of certificates it issues.
+    // The CA certificate, PEM: the trust anchor for peers of certificates it issues (for an
+    // intermediate, the certificate its leaves' peers send after them).
     const std::string& certificate_pem() const noexcept { return certificate_pem_; }
+
+    // A CA that this one certifies: what the intermediate issues chains to this CA through the
+    // intermediate's certificate_pem().
+    throwaway_ca intermediate(const std::string& name, key_type key = key_type::ecdsa_p256) const {
+        throwaway_ca made(generate(key));
+        made.certificate_ =
+            make_certificate(name, made.key_.get(), certificate_.get(), key_.get(),
+                             -std::chrono::hours(1), std::chrono::hours(24 * 30), true, {});
+        made.certificate_pem_ = to_pem(made.certificate_.get());
+        return made;
+    }
 
     issued_certificate issue(const certificate_request& request) const {
         const auto key = generate(request.key);
@@ -85,6 +98,8 @@ public:
     }
 
 private:
+    explicit throwaway_ca(detail::x509_privkey_ptr key) : key_(std::move(key)) {}
+
     static void check(int rc, const char* what) {
         if (rc >= 0)
             return;
@@ -135,18 +150,20 @@ private:
         std::size_t id_size = sizeof id;
         check(gnutls_x509_crt_get_key_id(raw, GNUTLS_KEYID_USE_SHA1, id, &id_size), "key id");
         check(gnutls_x509_crt_set_subject_key_id(raw, id, id_size), "key id");
-        if (is_ca) {
-            check(gnutls_x509_crt_set_basic_constraints(raw, 1, -1), "basic constraints");
-            check(
-                gnutls_x509_crt_set_key_usage(raw, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN),
-                "key usage");
-        } else {
+        if (issuer != nullptr) {
             unsigned char issuer_id[64];
             std::size_t issuer_id_size = sizeof issuer_id;
             check(gnutls_x509_crt_get_subject_key_id(issuer, issuer_id, &issuer_id_size, nullptr),
                   "issuer key id");
             check(gnutls_x509_crt_set_authority_key_id(raw, issuer_id, issuer_id_size),
                   "authority key id");
+        }
+        if (is_ca) {
+            check(gnutls_x509_crt_set_basic_constraints(raw, 1, -1), "basic constraints");
+            check(
+                gnutls_x509_crt_set_key_usage(raw, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN),
+                "key usage");
+        } else {
             check(gnutls_x509_crt_set_basic_constraints(raw, 0, -1), "basic constraints");
             const bool rsa = gnutls_x509_privkey_get_pk_algorithm(subject_key) == GNUTLS_PK_RSA;
             check(gnutls_x509_crt_set_key_usage(raw, rsa ? GNUTLS_KEY_DIGITAL_SIGNATURE |

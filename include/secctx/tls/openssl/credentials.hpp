@@ -6,8 +6,10 @@
 #include "secctx/error.hpp"
 #include "secctx/role.hpp"
 #include "secctx/tls/config.hpp"
+#include "secctx/tls/openssl/detail/certificate_choice.hpp"
 #include "secctx/tls/openssl/detail/handles.hpp"
 #include "secctx/tls/openssl/detail/names.hpp"
+#include "secctx/tls/openssl/detail/ocsp.hpp"
 #include "secctx/tls/openssl/detail/pem.hpp"
 #include "secctx/tls/openssl/detail/revocation.hpp"
 #include "secctx/tls/openssl/detail/session_cache.hpp"
@@ -87,10 +89,13 @@ private:
         std::string alpn_wire; // ALPN list in wire format: length-prefixed names
         std::function<void(std::string_view)> key_log;
         peer_validation validation;
-        identity_mapping identity;      // a server's
-        bool soft_revocation = false;   // CRLs checked, but not required
-        detail::session_cache sessions; // a client's
-        detail::ticket_keys tickets;    // a server's
+        identity_mapping identity;                                // a server's
+        bool soft_revocation = false;                             // CRLs checked, but not required
+        ocsp_stapling ocsp = ocsp_stapling::off;                  // a client's
+        detail::certificate_candidates candidates;                // a client's
+        std::unique_ptr<secctx::detail::stapled_response> staple; // a server's
+        detail::session_cache sessions;                           // a client's
+        detail::ticket_keys tickets;                              // a server's
     };
 
     template <class F>
@@ -262,10 +267,48 @@ private:
         SSL_CTX_sess_set_new_cb(ctx, on_new_session);
         if (s.sessions.resumes())
             SSL_CTX_set_info_callback(ctx, on_handshake_info);
+        if (auto ec = load_candidates(config, detail))
+            return ec;
+        s.ocsp = config.ocsp;
+        if (s.ocsp != ocsp_stapling::off) {
+            SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp);
+            SSL_CTX_set_tlsext_status_cb(ctx, detail::check_staple);
+        }
         if (!s.alpn_wire.empty() &&
             SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(s.alpn_wire.data()),
                                     static_cast<unsigned>(s.alpn_wire.size())) != 0)
             return errc::invalid_configuration;
+        return {};
+    }
+
+    // Each certificate to choose from into an SSL_CTX of its own, by the loader of the
+    // credentials' own certificate.
+    std::error_code load_candidates(const client_config& config, std::string* detail) {
+        auto& candidates = state_->candidates;
+        candidates.select = config.select_certificate;
+        for (std::size_t i = 0; i < config.certificates.size(); ++i) {
+            const auto& given = config.certificates[i];
+            tls_config one;
+            one.certificate_chain = given.certificate_chain;
+            one.private_key = given.private_key;
+            one.private_key_password = given.private_key_password;
+            detail::ssl_ctx_ptr holder(SSL_CTX_new(TLS_client_method()));
+            if (!holder)
+                return errc::out_of_memory;
+            if (given.certificate_chain.empty() || given.private_key.empty() ||
+                !detail::load_identity(holder.get(), one)) {
+                if (detail != nullptr) {
+                    char text[256] = "a chain and its key are both needed";
+                    if (const unsigned long packed = ERR_peek_error(); packed != 0)
+                        ERR_error_string_n(packed, text, sizeof text);
+                    *detail = "certificates[" + std::to_string(i) + "]: " + text;
+                }
+                return errc::invalid_credentials;
+            }
+            candidates.add(std::move(holder));
+        }
+        if (candidates.enabled())
+            SSL_CTX_set_cert_cb(state_->context.get(), detail::choose_certificate, nullptr);
         return {};
     }
 
@@ -294,12 +337,46 @@ private:
         else if (config.verify_clients == client_certificates::required)
             mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
         SSL_CTX_set_verify(ctx, mode, s.soft_revocation ? detail::pass_without_crl : nullptr);
+        if (s.verify_peer && !config.trust.system_store)
+            name_acceptable_authorities(ctx);
         // Sessions of verified clients can only be resumed within the same context id.
         static constexpr unsigned char context_id[] = "secctx";
         SSL_CTX_set_session_id_context(ctx, context_id, sizeof context_id - 1);
         if (!s.alpn_wire.empty())
             SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &s);
+        if (auto ec = configure_stapling(config, detail))
+            return ec;
         return configure_sessions(config, detail);
+    }
+
+    std::error_code configure_stapling(const server_config& config, std::string* detail) {
+        if (config.ocsp_response_file.empty())
+            return {};
+        auto& s = *state_;
+        X509* leaf = SSL_CTX_get0_certificate(s.context.get()); // lives as long as the context
+        s.staple = std::make_unique<secctx::detail::stapled_response>();
+        const auto problem = s.staple->open(config.ocsp_response_file, [leaf](const auto& der) {
+            return detail::read_staple(der, leaf);
+        });
+        if (!problem.empty()) {
+            if (detail != nullptr)
+                *detail = problem;
+            return errc::invalid_credentials;
+        }
+        SSL_CTX_set_tlsext_status_cb(s.context.get(), staple_response);
+        return {};
+    }
+
+    // The CertificateRequest names the authorities whose client certificates the server accepts,
+    // so that a client holding several can choose (certificate_selection.hpp): the anchors loaded
+    // from trust.certificates, as nginx names its ssl_client_certificate file's (GnuTLS names its
+    // trust list's by default). None with the system store, whose hundred-odd names would make
+    // the request huge; a hashed directory's are loaded only when used, so they are not named.
+    static void name_acceptable_authorities(SSL_CTX* ctx) {
+        STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+        for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i)
+            if (X509* ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)))
+                SSL_CTX_add_client_CA(ctx, ca);
     }
 
     // Resumption by stateless tickets (keys held by the credentials) and by the server's session
@@ -380,6 +457,26 @@ private:
                              EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int enc) {
         state* s = state_of(ssl);
         return s != nullptr ? s->tickets.prepare(ssl, name, iv, cipher, mac, enc) : 0;
+    }
+
+    // Called for a client that asks for a stapled response: the current one, if any.
+    static int staple_response(SSL* ssl, void*) {
+        state* s = state_of(ssl);
+        if (s == nullptr || !s->staple)
+            return SSL_TLSEXT_ERR_NOACK;
+        try {
+            const auto der = s->staple->current();
+            if (!der)
+                return SSL_TLSEXT_ERR_NOACK;
+            // OpenSSL takes the copy and frees it with the connection.
+            auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(der->data(), der->size()));
+            if (copy == nullptr)
+                return SSL_TLSEXT_ERR_NOACK;
+            SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(der->size()));
+            return SSL_TLSEXT_ERR_OK;
+        } catch (...) { // nothing may unwind through OpenSSL
+            return SSL_TLSEXT_ERR_NOACK;
+        }
     }
 
     static int on_new_session(SSL* ssl, SSL_SESSION* session) {

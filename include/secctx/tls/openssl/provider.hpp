@@ -8,7 +8,9 @@
 #include "secctx/tls/openssl/credentials.hpp"
 #include "secctx/tls/openssl/detail/alerts.hpp"
 #include "secctx/tls/openssl/detail/bio.hpp"
+#include "secctx/tls/openssl/detail/certificate_choice.hpp"
 #include "secctx/tls/openssl/detail/error_mapping.hpp"
+#include "secctx/tls/openssl/detail/ocsp.hpp"
 #include "secctx/tls/openssl/detail/validation.hpp"
 #include "secctx/tls/provider.hpp"
 #include "secctx/tls/record_framing.hpp"
@@ -66,7 +68,12 @@ public:
             return;
         }
         SSL_set_connect_state(ssl_.get());
-        if (const auto ec = set_server_name(server_name, creds.verifies_peer())) {
+        auto ec = set_server_name(server_name, creds.verifies_peer());
+        if (!ec)
+            ec = set_up_staple_check(creds);
+        if (!ec)
+            ec = set_up_certificate_choice(creds, server_name);
+        if (ec) {
             ssl_.reset();
             error_ = ec;
             return;
@@ -92,6 +99,8 @@ public:
             return {provider_status::error, 0, error_};
         if (judgement_ && judgement_->slot->awaiting())
             return {provider_status::verdict_needed, 0, {}};
+        if (chooser_ && chooser_->slot->awaiting())
+            return {provider_status::certificate_needed, 0, {}};
         if (judgement_ && judgement_->paused &&
             judgement_->paused_on != std::this_thread::get_id()) {
             // The paused job's stack belongs to another thread (detail/validation.hpp).
@@ -110,13 +119,23 @@ public:
         }
         if (write_error == errc::token_too_large)
             return refuse_flight(buffers);
-        // Only a connection with a judgement can wait for a verdict: the others pay nothing.
-        if (judgement_ && !write_error) {
+        // Only a connection with a judgement or certificates to choose from can wait for the
+        // application: the others pay nothing.
+        if ((judgement_ || chooser_) && !write_error) {
             const int reason = SSL_get_error(ssl_.get(), rc);
             if (reason == SSL_ERROR_WANT_RETRY_VERIFY || reason == SSL_ERROR_WANT_ASYNC)
                 return {provider_status::verdict_needed, 0, {}};
+            if (reason == SSL_ERROR_WANT_X509_LOOKUP)
+                return {provider_status::certificate_needed, 0, {}};
         }
         return after_failed_call(buffers, rc, write_error);
+    }
+
+    // The slot a client's deferred choice of certificate is given through (the
+    // deferred_certificate_choice capability); null when the credentials have nothing to choose.
+    const std::shared_ptr<secctx::detail::certificate_slot>& certificate_choices() const noexcept {
+        static const std::shared_ptr<secctx::detail::certificate_slot> none;
+        return chooser_ ? chooser_->slot : none;
     }
 
     // The slot a deferred verdict is given through (the deferred_verdicts capability); null when
@@ -323,6 +342,11 @@ public:
     std::string error_detail() const {
         if (judgement_ && judgement_->rejected)
             return judgement_->rejection_detail();
+        if (staple_ && staple_->failed)
+            return staple_->why;
+        if (chooser_ && chooser_->failed)
+            return chooser_->why.empty() ? "the certificate selector threw an exception"
+                                         : chooser_->why;
         std::string text;
         if (engine_error_ != 0) {
             char buffer[256] = {};
@@ -387,6 +411,38 @@ private:
         return {};
     }
 
+    // A client that asks for a stapled OCSP response keeps what its check finds where the
+    // status callback sees it (detail/ocsp.hpp).
+    std::error_code set_up_staple_check(const credentials& creds) noexcept {
+        if (creds.state_->ocsp == ocsp_stapling::off)
+            return {};
+        staple_.reset(new (std::nothrow) detail::staple_check);
+        if (!staple_ ||
+            SSL_set_ex_data(ssl_.get(), detail::staple_check::index(), staple_.get()) != 1)
+            return errc::out_of_memory;
+        staple_->policy = creds.state_->ocsp;
+        return {};
+    }
+
+    // A client with certificates to choose from keeps its choice where the certificate callback
+    // finds it (detail/certificate_choice.hpp).
+    std::error_code set_up_certificate_choice(const credentials& creds,
+                                              std::string_view server_name) noexcept {
+        const auto& candidates = creds.state_->candidates;
+        if (!candidates.enabled())
+            return {};
+        try {
+            chooser_ = std::make_unique<detail::certificate_chooser>();
+            chooser_->server_name = server_name;
+        } catch (...) {
+            return errc::out_of_memory;
+        }
+        chooser_->candidates = &candidates;
+        if (SSL_set_ex_data(ssl_.get(), detail::certificate_chooser::index(), chooser_.get()) != 1)
+            return errc::out_of_memory;
+        return {};
+    }
+
     // Only a deferred verdict needs the handshake in an async job; data needs none. And a
     // resumption verifies nothing: its identity comes from the session's chain.
     void judged_handshake_done() noexcept {
@@ -404,6 +460,8 @@ private:
     // paused job is resumed, without a verdict, so that it finishes (rejecting) and frees its
     // stack. Only the thread that paused it can resume it; on another the job is left, lost.
     void end_paused_verification() noexcept {
+        if (chooser_)
+            chooser_->slot->close();
         if (!judgement_)
             return;
         judgement_->slot->close();
@@ -528,13 +586,22 @@ private:
             if (judgement_->rejected && !write_error)
                 error_ = judgement_->rejected_for;
         }
+        if (staple_ && staple_->failed && !write_error)
+            error_ = staple_->reason;
+        if (chooser_) {
+            chooser_->slot->close();
+            if (chooser_->failed && !write_error)
+                error_ = errc::certificate_selection_failed;
+        }
         ssl_.reset(); // DeleteSecurityContext: nothing of the partial context survives.
         return {provider_status::error, 0, error_};
     }
 
     credentials credentials_;
     detail::ssl_ptr ssl_;
-    std::unique_ptr<detail::judgement> judgement_; // with a validator only
+    std::unique_ptr<detail::judgement> judgement_;         // with a validator only
+    std::unique_ptr<detail::staple_check> staple_;         // a client's that asks for OCSP stapling
+    std::unique_ptr<detail::certificate_chooser> chooser_; // a client's with certificates to choose
     std::error_code error_;
     unsigned long engine_error_ = 0;
     // Four full records: enough for any read, small enough never to walk a large input twice.

@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace secctx::openssl {
 
@@ -31,8 +33,20 @@ public:
         certificate_pem_ = to_pem(certificate_.get());
     }
 
-    // The CA certificate, PEM: the trust anchor for peers of certificates it issues.
+    // The CA certificate, PEM: the trust anchor for peers of certificates it issues (for an
+    // intermediate, the certificate its leaves' peers send after them).
     const std::string& certificate_pem() const noexcept { return certificate_pem_; }
+
+    // A CA that this one certifies: what the intermediate issues chains to this CA through the
+    // intermediate's certificate_pem().
+    throwaway_ca intermediate(const std::string& name, key_type key = key_type::ecdsa_p256) const {
+        throwaway_ca made(generate(key));
+        made.certificate_ =
+            make_certificate(name, made.key_.get(), certificate_.get(), key_.get(),
+                             -std::chrono::hours(1), std::chrono::hours(24 * 30), true, {});
+        made.certificate_pem_ = to_pem(made.certificate_.get());
+        return made;
+    }
 
     issued_certificate issue(const certificate_request& request) const {
         const auto key = generate(request.key);
@@ -65,10 +79,7 @@ public:
                   X509_CRL_set1_nextUpdate(crl.get(), next.get()) == 1,
               "CRL dates");
         for (const auto& pem : request.revoked) {
-            openssl::detail::bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-            openssl::detail::x509_ptr revoked(
-                bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-            check(revoked != nullptr, "a revoked certificate's PEM");
+            const auto revoked = read_certificate(pem);
             openssl::detail::x509_revoked_ptr entry(X509_REVOKED_new());
             check(entry &&
                       X509_REVOKED_set_serialNumber(entry.get(),
@@ -91,7 +102,52 @@ public:
         return read_all(out.get());
     }
 
+    // An OCSP response (DER, as `openssl ocsp -respout` writes it) signed by this CA itself, about
+    // one certificate it issued, with a SHA-1 certificate ID as RFC 6960 profiles for clients.
+    std::string ocsp_response(const ocsp_response_request& request) const {
+        const auto subject = read_certificate(request.certificate_pem);
+        openssl::detail::ocsp_basicresp_ptr basic(OCSP_BASICRESP_new());
+        check(basic != nullptr, "OCSP_BASICRESP_new");
+        auto* id = OCSP_cert_to_id(EVP_sha1(), subject.get(), certificate_.get());
+        check(id != nullptr, "OCSP_cert_to_id");
+        openssl::detail::ocsp_certid_ptr owned_id(id);
+        openssl::detail::asn1_time_ptr this_update(
+            X509_time_adj_ex(nullptr, 0, static_cast<long>(request.this_update.count()), nullptr));
+        openssl::detail::asn1_time_ptr next_update(
+            X509_time_adj_ex(nullptr, 0, static_cast<long>(request.next_update.count()), nullptr));
+        check(this_update && next_update, "OCSP dates");
+        int status = V_OCSP_CERTSTATUS_GOOD;
+        if (request.status == ocsp_certificate_status::revoked)
+            status = V_OCSP_CERTSTATUS_REVOKED;
+        else if (request.status == ocsp_certificate_status::unknown)
+            status = V_OCSP_CERTSTATUS_UNKNOWN;
+        check(OCSP_basic_add1_status(basic.get(), id, status, OCSP_REVOKED_STATUS_KEYCOMPROMISE,
+                                     this_update.get(), this_update.get(),
+                                     request.has_next_update ? next_update.get() : nullptr) !=
+                  nullptr,
+              "OCSP_basic_add1_status");
+        check(OCSP_basic_sign(basic.get(), certificate_.get(), key_.get(), EVP_sha256(), nullptr,
+                              OCSP_NOCERTS) == 1,
+              "OCSP_basic_sign");
+        openssl::detail::ocsp_response_ptr response(
+            OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
+        check(response != nullptr, "OCSP_response_create");
+        openssl::detail::bio_ptr out(BIO_new(BIO_s_mem()));
+        check(out && i2d_OCSP_RESPONSE_bio(out.get(), response.get()) == 1, "i2d_OCSP_RESPONSE");
+        return read_all(out.get());
+    }
+
 private:
+    explicit throwaway_ca(openssl::detail::evp_pkey_ptr key) : key_(std::move(key)) {}
+
+    static openssl::detail::x509_ptr read_certificate(const std::string& pem) {
+        openssl::detail::bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+        openssl::detail::x509_ptr certificate(
+            bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+        check(certificate != nullptr, "a certificate's PEM");
+        return certificate;
+    }
+
     static void check(bool ok, const char* what) {
         if (ok)
             return;
@@ -158,11 +214,12 @@ private:
               "issuer name");
         check(X509_set_pubkey(c, subject_key) == 1, "public key");
         add_extension(c, issuer, NID_subject_key_identifier, "hash");
+        if (issuer != nullptr)
+            add_extension(c, issuer, NID_authority_key_identifier, "keyid:always");
         if (is_ca) {
             add_extension(c, issuer, NID_basic_constraints, "critical,CA:TRUE");
             add_extension(c, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
         } else {
-            add_extension(c, issuer, NID_authority_key_identifier, "keyid:always");
             add_extension(c, issuer, NID_basic_constraints, "critical,CA:FALSE");
             add_extension(c, issuer, NID_key_usage,
                           EVP_PKEY_is_a(subject_key, "RSA")

@@ -24,6 +24,11 @@ inline errc map_verify_status(unsigned status) noexcept {
         return errc::host_name_mismatch;
     if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
         return errc::certificate_untrusted;
+    // A stapled OCSP response that is badly signed, about another certificate or out of date,
+    // or none where the certificate demands one (TLS feature "must staple").
+    if (status & (GNUTLS_CERT_INVALID_OCSP_STATUS | GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
+                  GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE | GNUTLS_CERT_MISSING_OCSP_STATUS))
+        return errc::revocation_unknown;
     return errc::certificate_invalid;
 }
 

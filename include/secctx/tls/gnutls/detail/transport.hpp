@@ -30,6 +30,8 @@ struct engine_io {
     void* output = nullptr;
     secctx::detail::append_function append = nullptr;
     std::error_code write_error;
+    // A client's choice of certificate (certificate_choice.hpp), if it has one to make.
+    void* chooser = nullptr;
 };
 
 // The bytes of the record being read that the engine has not taken yet: up to the end of the

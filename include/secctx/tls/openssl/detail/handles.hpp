@@ -3,6 +3,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -27,6 +28,11 @@ using asn1_time_ptr = std::unique_ptr<ASN1_TIME, deleter<ASN1_TIME, ASN1_TIME_fr
 using x509_name_ptr = std::unique_ptr<X509_NAME, deleter<X509_NAME, X509_NAME_free>>;
 using x509_extension_ptr =
     std::unique_ptr<X509_EXTENSION, deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+using ocsp_response_ptr =
+    std::unique_ptr<OCSP_RESPONSE, deleter<OCSP_RESPONSE, OCSP_RESPONSE_free>>;
+using ocsp_basicresp_ptr =
+    std::unique_ptr<OCSP_BASICRESP, deleter<OCSP_BASICRESP, OCSP_BASICRESP_free>>;
+using ocsp_certid_ptr = std::unique_ptr<OCSP_CERTID, deleter<OCSP_CERTID, OCSP_CERTID_free>>;
 using evp_pkey_ptr = std::unique_ptr<EVP_PKEY, deleter<EVP_PKEY, EVP_PKEY_free>>;
 using evp_pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
 

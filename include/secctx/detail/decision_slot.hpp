@@ -1,8 +1,8 @@
-// Where a deferred verdict meets the handshake waiting for it (see pending_verdict.hpp).
+// Where a deferred decision of the application (a verdict on the peer's certificate, a choice of
+// client certificate) meets the handshake waiting for it (see pending_decision.hpp).
 #pragma once
 
 #include "secctx/error.hpp"
-#include "secctx/peer_validation.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -16,23 +16,24 @@ namespace secctx {
 
 namespace detail {
 
-// The handshake's thread opens it (await) and takes the verdict (take); any thread gives one
+// The handshake's thread opens it (await) and takes the answer (take); any thread gives one
 // (give); failure, the deadline or the handshake's end close it. Shared by the provider and every
-// pending_verdict handle.
-class verdict_slot {
+// pending_decision handle. `Answer` has what() and a kind::later, which is no answer.
+template <class Request, class Answer>
+class decision_slot {
 public:
-    void await(validation_request request) {
+    void await(Request request) {
         std::lock_guard lock(mutex_);
         request_ = std::move(request);
         given_.reset();
         state_ = state::awaiting;
     }
 
-    std::error_code give(verdict v) {
+    std::error_code give(Answer v) {
         std::function<void()> wake;
         {
             std::lock_guard lock(mutex_);
-            if (state_ != state::awaiting || v.what() == verdict::kind::later)
+            if (state_ != state::awaiting || v.what() == Answer::kind::later)
                 return errc::invalid_state;
             given_ = std::move(v);
             state_ = state::given;
@@ -44,8 +45,8 @@ public:
         return {};
     }
 
-    // The verdict, once given; the slot is then idle again.
-    std::optional<verdict> take() {
+    // The answer, once given; the slot is then idle again.
+    std::optional<Answer> take() {
         std::lock_guard lock(mutex_);
         if (state_ != state::given)
             return std::nullopt;
@@ -58,14 +59,14 @@ public:
         return state_ == state::awaiting;
     }
 
-    // No verdict can be used any more: later gives are refused.
+    // No answer can be used any more: later gives are refused.
     void close() {
         std::lock_guard lock(mutex_);
         state_ = state::closed;
         wake_ = nullptr;
     }
 
-    // Blocks until a verdict is given or `deadline`; true if one was.
+    // Blocks until an answer is given or `deadline`; true if one was.
     bool wait_until(std::chrono::steady_clock::time_point deadline) {
         std::unique_lock lock(mutex_);
         if (deadline == std::chrono::steady_clock::time_point::max()) {
@@ -76,7 +77,7 @@ public:
         return state_ == state::given;
     }
 
-    // Calls `wake` once, from the thread that gives the verdict (at once if one was given);
+    // Calls `wake` once, from the thread that gives the answer (at once if one was given);
     // never once the slot is closed.
     void on_given(std::function<void()> wake) {
         {
@@ -91,7 +92,7 @@ public:
         wake();
     }
 
-    validation_request request() const {
+    Request request() const {
         std::lock_guard lock(mutex_);
         return request_;
     }
@@ -102,8 +103,8 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     state state_ = state::idle;
-    validation_request request_;
-    std::optional<verdict> given_;
+    Request request_;
+    std::optional<Answer> given_;
     std::function<void()> wake_;
 };
 
