@@ -2,7 +2,8 @@
 // refuse (old protocol versions, renegotiation, compression, a security level below 2,
 // unverified peers, a key log), that a buffer never hands a connection's bytes on (a pooled block
 // drawn by the next connection, memory given back to an allocator, a fixed array or a caller's
-// region once the connection is gone), and that no private key bytes reach an error message.
+// region once the connection is gone), that no private key bytes reach an error message, and that
+// a peer's chain longer than max_chain_depth is refused, counted the same way on both engines.
 #include "support/drive.hpp"
 #include "support/pki.hpp"
 #include "support/raw_peer.hpp"
@@ -301,3 +302,39 @@ BOOST_AUTO_TEST_CASE(no_private_key_bytes_in_error_messages) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(a_chain_longer_than_max_chain_depth_is_refused_on_both_engines) {
+    const auto& root = test::pki::get().ca;
+    std::vector<throwaway_ca> intermediates; // the root's child first
+    intermediates.reserve(3);
+    intermediates.push_back(root.intermediate("secctx intermediate 1"));
+    for (const char* name : {"secctx intermediate 2", "secctx intermediate 3"})
+        intermediates.push_back(intermediates.back().intermediate(name));
+    const auto leaf = intermediates.back().issue({});
+    std::string chain = leaf.certificate_pem;
+    for (auto it = intermediates.rbegin(); it != intermediates.rend(); ++it)
+        chain += it->certificate_pem();
+    const auto result = [&](const std::string& sent, unsigned depth) {
+        server_config sc = test::server_config_for(leaf);
+        sc.certificate_chain = pem_source::from_memory(sent);
+        client_config cc = test::client_config_trusting(root);
+        cc.max_chain_depth = depth;
+        memory_link link;
+        test::client_handshake c{client{credentials::client(cc), "localhost"}, link.client_end()};
+        test::server_handshake s{server{credentials::server(sc)}, link.server_end()};
+        test::drive(c, s);
+        BOOST_TEST_MESSAGE(text(c.error()) << " (" << c.error_detail() << ")");
+        return text(c.error());
+    };
+    BOOST_TEST(result(chain, 3) == "success");
+    BOOST_TEST(result(chain, 10) == "success", "the default");
+    BOOST_TEST(result(chain, 2) == text(errc::certificate_invalid));
+    // A trust anchor the server sends too is not an intermediate.
+    BOOST_TEST(result(chain + root.certificate_pem(), 3) == "success");
+    BOOST_TEST(result(chain + root.certificate_pem(), 2) == text(errc::certificate_invalid));
+    client_config too_deep;
+    too_deep.max_chain_depth = 101;
+    std::error_code ec;
+    (void)credentials::client(too_deep, ec);
+    BOOST_TEST(text(ec) == text(errc::invalid_configuration));
+}

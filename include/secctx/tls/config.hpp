@@ -92,6 +92,10 @@ struct tls_config {
     std::string private_key_password;
     // Who signs the peer's certificate. A client with no anchors configured uses the system store.
     trust_anchors trust;
+    // The most intermediate CAs the peer's chain may have between its certificate and a trust
+    // anchor (OpenSSL's verify depth; a trust anchor the peer also sends does not count). A longer
+    // chain fails with certificate_invalid. At most 100.
+    unsigned max_chain_depth = 10;
     // Certificate revocation lists for the peer's chain; none by default.
     revocation_lists revocation;
     // The application's own judgement of the peer's certificate, after the engine's or instead of

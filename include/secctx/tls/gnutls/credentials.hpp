@@ -101,6 +101,7 @@ private:
         std::function<void(std::string_view)> key_log;
         peer_validation validation;
         identity_mapping identity; // a server's
+        unsigned max_chain_depth = 10;
         detail::revocation_checker revocation;
         ocsp_stapling ocsp = ocsp_stapling::off;                  // a client's
         detail::certificate_candidates candidates;                // a client's
@@ -109,6 +110,9 @@ private:
         detail::ticket_key tickets;                               // a server's
         detail::server_session_cache server_sessions;             // a server's
     };
+
+    // GnuTLS's own default bound on a peer key's size, kept.
+    static constexpr unsigned max_verify_bits = 16384;
 
     template <class F>
     static credentials or_throw(F make_with) {
@@ -175,6 +179,17 @@ private:
             explain(detail, why, rc);
             return made;
         }
+        if (config.max_chain_depth > 100) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = "max_chain_depth is at most 100";
+            return made;
+        }
+        // GnuTLS counts the certificates the peer sends; the provider counts the intermediates
+        // among them, as OpenSSL does, so GnuTLS's own bound must never be the one that bites.
+        s->max_chain_depth = config.max_chain_depth;
+        gnutls_certificate_set_verify_limits(certificates, max_verify_bits,
+                                             config.max_chain_depth + 2);
         if (const int rc = detail::load_trust(certificates, config.trust, kind); rc < 0) {
             ec = errc::invalid_credentials;
             explain(detail, "cannot load the trust anchors", rc);

@@ -360,7 +360,7 @@ public:
             text += "certificate verification: " + verification_text(verify_status_);
         }
         if (!revocation_problem_.empty())
-            text += "; revocation: " + revocation_problem_;
+            text += "; " + revocation_problem_;
         return text;
     }
 
@@ -510,7 +510,9 @@ private:
             if (j == nullptr || !j->engine_checked) {
                 unsigned status = 0;
                 const bool client = self->credentials_.kind() == role_kind::client;
-                const int rc = client
+                // A chain too long is refused before GnuTLS spends a verification on it.
+                const int rc = self->chain_too_long(session) ? GNUTLS_E_CERTIFICATE_ERROR
+                               : client
                                    ? gnutls_certificate_verify_peers3(session, self->host_, &status)
                                    : gnutls_certificate_verify_peers2(session, &status);
                 if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !client)
@@ -555,6 +557,7 @@ private:
             checker.check(session, credentials_.state_->certificates.get(), revocation_problem_);
         if (result == detail::revocation_checker::outcome::good)
             return;
+        revocation_problem_.insert(0, "revocation: ");
         verified_ = false;
         verify_status_ |= GNUTLS_CERT_INVALID;
         if (result == detail::revocation_checker::outcome::revoked)
@@ -574,6 +577,31 @@ private:
         static_cast<void>(policy);
 #endif
         return 0;
+    }
+
+    // Whether the peer's chain has more intermediates than max_chain_depth, counted as OpenSSL
+    // counts them: the certificates sent, less the peer's own and a self-issued trust anchor at
+    // the end. GnuTLS's own bound (two more certificates) never bites first.
+    bool chain_too_long(gnutls_session_t session) {
+        unsigned count = 0;
+        const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
+        if (count < 2)
+            return false;
+        unsigned intermediates = count - 1;
+        gnutls_x509_crt_t raw = nullptr;
+        if (gnutls_x509_crt_init(&raw) >= 0) {
+            const detail::x509_crt_ptr last(raw);
+            if (gnutls_x509_crt_import(raw, &chain[count - 1], GNUTLS_X509_FMT_DER) >= 0 &&
+                gnutls_x509_crt_check_issuer(raw, raw) != 0)
+                --intermediates;
+        }
+        const unsigned allowed = credentials_.state_->max_chain_depth;
+        if (intermediates <= allowed)
+            return false;
+        revocation_problem_ = "the chain has " + std::to_string(intermediates) +
+                              " intermediate certificates; max_chain_depth allows " +
+                              std::to_string(allowed);
+        return true;
     }
 
     // What GnuTLS leaves unchecked of a stapled OCSP response (detail/ocsp.hpp).
@@ -879,7 +907,9 @@ private:
     gnutls_alert_description_t peer_alert_ = GNUTLS_A_CLOSE_NOTIFY; // a fatal one received
     unsigned verify_status_ = 0; // of the peer's chain, once verified
     bool revocation_unknown_ = false;
-    std::string revocation_problem_; // which certificate, and what was wrong with its CRL
+    // What secctx's own checks found wrong with the chain: its length, which certificate's CRL and
+    // what was wrong with it, the stapled OCSP response.
+    std::string revocation_problem_;
     unsigned tickets_ = 0;
     static constexpr unsigned no_hello_yet = ~0u;
     unsigned offered_versions_ = no_hello_yet; // a server's: what the ClientHello offered

@@ -177,6 +177,13 @@ private:
                 *detail = "unknown or unsupported name in a cipher suite or group list: " + unknown;
             return made;
         }
+        if (config.max_chain_depth > 100) {
+            ec = errc::invalid_configuration;
+            if (detail != nullptr)
+                *detail = "max_chain_depth is at most 100";
+            return made;
+        }
+        SSL_CTX_set_verify_depth(ctx, static_cast<int>(config.max_chain_depth));
         if (config.validation.enabled()) {
             s->validation = config.validation;
             SSL_CTX_set_cert_verify_callback(ctx, detail::verify_with_application, nullptr);
