@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 using namespace secctx;
 using boost::asio::ip::tcp;
@@ -309,6 +310,65 @@ BOOST_AUTO_TEST_CASE(a_deferred_verdict_is_awaited_without_blocking_and_bounded_
                        (answered ? std::string("success") : text(errc::timed_out)));
             BOOST_TEST_REQUIRE(client_result.has_value());
             BOOST_TEST(text(*client_result) == "success", "TLS 1.3: done before the verdict");
+        }
+    }
+}
+
+// A client that defers its choice of certificate (SEC_I_INCOMPLETE_CREDENTIALS): the operation
+// waits without blocking the io_context until another thread gives the choice, or until the
+// handshake's deadline.
+BOOST_AUTO_TEST_CASE(a_deferred_certificate_choice_is_awaited_without_blocking) {
+    const auto& p = test::pki::get();
+    for (const bool answered : {true, false}) {
+        BOOST_TEST_CONTEXT((answered ? "answered" : "never answered")) {
+            auto sc = test::server_config_for(p.ecdsa_server);
+            sc.verify_clients = client_certificates::required;
+            sc.trust.certificates = pem_source::from_memory(p.ca.certificate_pem());
+            auto cc = test::client_config_trusting(p.ca);
+            cc.certificates = {{pem_source::from_memory(p.client.certificate_pem),
+                                pem_source::from_memory(p.client.private_key_pem),
+                                {}}};
+            std::atomic<int> asked{0};
+            cc.select_certificate = [&](const certificate_request_info&,
+                                        const std::vector<certificate_candidate>&) {
+                ++asked;
+                return certificate_choice::later();
+            };
+            loopback net;
+            handshake_limits limits;
+            limits.timeout =
+                answered ? std::chrono::milliseconds(20000) : std::chrono::milliseconds(300);
+            asio_client client_handshake(client(credentials::client(cc), "localhost"),
+                                         asio_socket_transport(net.client_socket), dynamic_buffer(),
+                                         limits);
+            asio_server server_handshake(server(credentials::server(sc)),
+                                         asio_socket_transport(net.server_socket));
+            std::optional<std::error_code> client_result, server_result;
+            async_handshake(client_handshake, [&](std::error_code ec) {
+                client_result = ec;
+                net.client_socket.close();
+            });
+            async_handshake(server_handshake, [&](std::error_code ec) { server_result = ec; });
+            std::thread chooser([&] {
+                if (!answered)
+                    return;
+                const auto pending = client_handshake.pending_certificate();
+                while (!pending.awaited())
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                BOOST_TEST(pending.request().authorities.size() == 1u);
+                BOOST_TEST(text(pending.give(certificate_choice::use(0))) == "success");
+            });
+            net.run();
+            chooser.join();
+            BOOST_TEST(asked.load() == 1);
+            BOOST_TEST_REQUIRE(client_result.has_value());
+            BOOST_TEST(text(*client_result) ==
+                       (answered ? std::string("success") : text(errc::timed_out)));
+            BOOST_TEST_REQUIRE(server_result.has_value());
+            if (answered)
+                BOOST_TEST(text(*server_result) == "success");
+            else
+                BOOST_TEST(static_cast<bool>(*server_result), "the client went away");
         }
     }
 }

@@ -878,9 +878,9 @@ BOOST_AUTO_TEST_CASE(crls_refuse_revoked_peers_on_both_tools) {
     BOOST_TEST(wait_for_log("has been revoked"), server_log());
 }
 
-// OCSP stapling: secctx server staples its response for openssl s_client -status and gnutls-cli
-// (which checks it: a revoked one fails); secctx client checks what openssl s_server and
-// gnutls-serv staple, responses that secctx's own server would not staple included.
+// OCSP stapling: secctx server staples its response for openssl s_client -status and
+// gnutls-cli --ocsp (which checks it: a revoked one fails); secctx client checks what openssl
+// s_server and gnutls-serv staple, responses that secctx's own server would not staple included.
 BOOST_AUTO_TEST_CASE(ocsp_stapling_with_real_peers_both_ways) {
     using namespace std::chrono_literals;
     const auto& p = test::pki::get();
@@ -901,11 +901,12 @@ BOOST_AUTO_TEST_CASE(ocsp_stapling_with_real_peers_both_ways) {
                        report);
             BOOST_TEST(report.find("Cert Status: good") != std::string::npos, report);
             const auto cli = [&] {
-                return test::run("timeout 10 gnutls-cli --logfile=/dev/null --x509cafile " + ca +
-                                 " -p " + port + " localhost </dev/null 2>&1; echo exit=$?");
+                return test::run("timeout 10 gnutls-cli --ocsp --x509cafile " + ca + " -p " + port +
+                                 " localhost </dev/null 2>&1; echo exit=$?");
             };
             std::string out = cli();
             BOOST_TEST(out.find("exit=0") != std::string::npos, out);
+            BOOST_TEST(out.find("Options: OCSP status request") != std::string::npos, out);
             std::system(("pkill -f -- '" + server_pattern + "' >/dev/null 2>&1").c_str());
             start_server(std::string("--engine ") + engine + " --ocsp-response " + revoked);
             out = cli();
