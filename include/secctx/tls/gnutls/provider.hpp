@@ -585,7 +585,10 @@ private:
     bool chain_too_long(gnutls_session_t session) {
         unsigned count = 0;
         const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
-        if (count < 2)
+        const unsigned allowed = credentials_.state_->max_chain_depth;
+        // Only a chain that may be too long is parsed (its last certificate), so that the
+        // common one costs no decoding.
+        if (count < 2 || count - 1 <= allowed)
             return false;
         unsigned intermediates = count - 1;
         gnutls_x509_crt_t raw = nullptr;
@@ -595,7 +598,6 @@ private:
                 gnutls_x509_crt_check_issuer(raw, raw) != 0)
                 --intermediates;
         }
-        const unsigned allowed = credentials_.state_->max_chain_depth;
         if (intermediates <= allowed)
             return false;
         revocation_problem_ = "the chain has " + std::to_string(intermediates) +

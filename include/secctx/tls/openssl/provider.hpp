@@ -456,9 +456,10 @@ private:
         }
     }
 
-    // A verification paused for a verdict ends now: later verdicts are refused, and a server's
-    // paused job is resumed, without a verdict, so that it finishes (rejecting) and frees its
-    // stack. Only the thread that paused it can resume it; on another the job is left, lost.
+    // A verification paused for a verdict ends now: later verdicts (and choices of certificate)
+    // are refused, and a server's paused job is resumed, without a verdict, so that it finishes
+    // (rejecting) and frees its stack. Only the thread that paused it can resume it; on another
+    // the job is left, lost.
     void end_paused_verification() noexcept {
         if (chooser_)
             chooser_->slot->close();
