@@ -359,8 +359,8 @@ public:
             text += text.empty() ? "" : "; ";
             text += "certificate verification: " + verification_text(verify_status_);
         }
-        if (!revocation_problem_.empty())
-            text += "; " + revocation_problem_;
+        if (!verification_problem_.empty())
+            text += "; " + verification_problem_;
         return text;
     }
 
@@ -528,9 +528,9 @@ private:
                 j->engine_checked = true;
                 if (!self->verified_) {
                     j->engine_verdict = self->engine_verdict();
-                    j->engine_detail = self->revocation_problem_.empty()
+                    j->engine_detail = self->verification_problem_.empty()
                                            ? verification_text(self->verify_status_)
-                                           : self->revocation_problem_;
+                                           : self->verification_problem_;
                 }
             }
             if (j->engine_has_the_last_word())
@@ -554,10 +554,10 @@ private:
         if (!checker.enabled())
             return;
         const auto result =
-            checker.check(session, credentials_.state_->certificates.get(), revocation_problem_);
+            checker.check(session, credentials_.state_->certificates.get(), verification_problem_);
         if (result == detail::revocation_checker::outcome::good)
             return;
-        revocation_problem_.insert(0, "revocation: ");
+        verification_problem_.insert(0, "revocation: ");
         verified_ = false;
         verify_status_ |= GNUTLS_CERT_INVALID;
         if (result == detail::revocation_checker::outcome::revoked)
@@ -600,9 +600,9 @@ private:
         }
         if (intermediates <= allowed)
             return false;
-        revocation_problem_ = "the chain has " + std::to_string(intermediates) +
-                              " intermediate certificates; max_chain_depth allows " +
-                              std::to_string(allowed);
+        verification_problem_ = "the chain has " + std::to_string(intermediates) +
+                                " intermediate certificates; max_chain_depth allows " +
+                                std::to_string(allowed);
         return true;
     }
 
@@ -617,7 +617,7 @@ private:
         verified_ = false;
         verify_status_ |= GNUTLS_CERT_INVALID;
         revocation_unknown_ = true;
-        revocation_problem_ = "stapled OCSP response: " + problem;
+        verification_problem_ = "stapled OCSP response: " + problem;
     }
 
     std::error_code engine_verdict() const {
@@ -911,7 +911,7 @@ private:
     bool revocation_unknown_ = false;
     // What secctx's own checks found wrong with the chain: its length, which certificate's CRL and
     // what was wrong with it, the stapled OCSP response.
-    std::string revocation_problem_;
+    std::string verification_problem_;
     unsigned tickets_ = 0;
     static constexpr unsigned no_hello_yet = ~0u;
     unsigned offered_versions_ = no_hello_yet; // a server's: what the ClientHello offered
